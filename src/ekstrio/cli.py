@@ -1,0 +1,99 @@
+"""The command line: the only place that turns results and errors into exit codes.
+
+Each sub-command lives in ``ekstrio.commands.<name>`` and is registered lazily
+(by import path), so ``ekstrio token`` and ``ekstrio --help`` import only what
+they use. Command functions return an ``int`` exit code and raise
+:class:`~ekstrio.errors.EkstrioError` for expected failures; :func:`main` maps
+those to one line on stderr and the error's exit code.
+
+Exit codes: 0 success; 1 finished with failures; 2 usage or configuration;
+3 authentication needed or denied; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import cyclopts
+
+from ekstrio import __version__
+from ekstrio.errors import EkstrioError
+
+EXIT_OK = 0
+EXIT_PARTIAL = 1
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+EXIT_INTERRUPTED = 130
+
+app = cyclopts.App(
+    name="ekstrio",
+    version=__version__,
+    help="Find every EKS cluster you can reach through IAM Identity Center (AWS SSO), "
+    "across every account, role and region, and write kubeconfig for them.",
+)
+
+app.command("ekstrio.commands.login:login", name="login",
+            help="Sign in to IAM Identity Center and cache the token like the AWS CLI does.")
+app.command("ekstrio.commands.login:logout", name="logout",
+            help="Sign out: revoke the SSO token and remove cached tokens and credentials.")
+app.command("ekstrio.commands.scan:scan", name="scan",
+            help="Find every EKS cluster in every account, role and region you can reach.")
+app.command("ekstrio.commands.kubeconfig:kubeconfig", name="kubeconfig",
+            help="Write kubeconfig contexts for the clusters of the last scan.")
+app.command("ekstrio.commands.token:token", name="token",
+            help="Print an ExecCredential for kubectl (the exec plugin).")
+app.command("ekstrio.commands.profiles:profiles", name="profiles",
+            help="Write AWS config profiles for every account and role.")
+app.command("ekstrio.commands.presets:presets", name="presets",
+            help="List the presets and their values.")
+app.command("ekstrio.commands.demo:demo", name="demo",
+            help="Run a scan against a local emulated AWS organisation, end to end.")
+app.command("ekstrio.commands.sim:app", name="sim",
+            help="The local AWS emulator (SSO, OIDC, EKS, STS) for tests and demos.")
+
+
+def _first_ekstrio_error(exc: BaseException) -> BaseException:
+    """Unwrap exception groups once: the first EkstrioError inside, else the group."""
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _first_ekstrio_error(inner)
+            if isinstance(found, EkstrioError | KeyboardInterrupt):
+                return found
+    return exc
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run the command, and return its exit code."""
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = app(
+            tokens,
+            result_action="return_value",
+            exit_on_error=False,
+            print_error=False,
+        )
+    except cyclopts.CycloptsError as exc:
+        print(f"ekstrio: error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ekstrio: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BaseException as exc:
+        found = _first_ekstrio_error(exc)
+        if isinstance(found, KeyboardInterrupt):
+            print("ekstrio: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if isinstance(found, EkstrioError):
+            print(f"ekstrio: error: {found}", file=sys.stderr)
+            return found.exit_code
+        raise
+    if result is None:
+        return EXIT_OK
+    if isinstance(result, bool) or not isinstance(result, int):
+        return EXIT_OK
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    sys.exit(run(argv))

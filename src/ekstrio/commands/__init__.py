@@ -1,0 +1,1 @@
+"""Sub-commands of the ekstrio CLI; each returns an exit code, none exits."""
