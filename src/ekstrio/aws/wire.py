@@ -1,0 +1,304 @@
+"""Pure wire-level pieces shared by every AWS operation.
+
+- :class:`WireRequest`: one HTTP request as plain data, built by the operation
+  modules and sent by the transport.
+- :func:`build_url`: URL building with the one query encoding the signer agrees
+  with (``quote(v, safe="-_.~")``; botocore signs the query as given and httpx
+  keeps ``%XX`` escapes, so a ``nextToken`` with ``/+=`` survives).
+- :func:`parse_error`: an AWS error answer → the right :class:`AwsError` subclass.
+- :func:`is_retryable` / :func:`is_throttle`: the single retry predicate.
+
+No I/O here.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ekstrio.errors import (
+    AccessDeniedError,
+    AwsError,
+    CallTimeoutError,
+    InvalidRequestError,
+    NotFoundError,
+    OidcError,
+    ServerError,
+    ThrottlingError,
+    TransportError,
+)
+
+__all__ = [
+    "THROTTLING_CODES",
+    "WireRequest",
+    "build_url",
+    "error_code",
+    "is_retryable",
+    "is_throttle",
+    "parse_error",
+    "parse_json_body",
+    "parse_retry_after",
+    "path_segment",
+    "translate_transport_error",
+]
+
+# The SDKs' throttling codes (botocore standard retry mode; the Go SDK uses the same list).
+THROTTLING_CODES = frozenset({
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+})
+
+# Transient server-side codes that may arrive with a 4xx status (standard retry mode).
+_TRANSIENT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException"})
+
+# Codes meaning "these credentials/this token are not accepted". EKS answers a
+# region that is not opted in with 403 UnrecognizedClientException ("The
+# security token included in the request is invalid."); the scan keys on that
+# exact code, so codes are kept verbatim in the error object.
+_ACCESS_CODES = frozenset({
+    "UnauthorizedException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+    "MissingAuthenticationTokenException",
+    "AuthFailure",
+})
+
+_QUERY_SAFE = "-_.~"
+
+
+@dataclass(frozen=True, slots=True)
+class WireRequest:
+    """One HTTP request as data. ``path`` is already percent-encoded;
+    ``query`` values are raw and encoded by :func:`build_url`."""
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+
+    def __repr__(self) -> str:
+        # Header values may carry a bearer token: never show them.
+        names = ", ".join(name for name, _ in self.headers)
+        return (
+            f"WireRequest(method={self.method!r}, path={self.path!r}, "
+            f"query={self.query!r}, headers=[{names}])"
+        )
+
+
+def path_segment(value: str) -> str:
+    """Percent-encode one path segment (a cluster name, say)."""
+    return quote(value, safe=_QUERY_SAFE)
+
+
+def encode_query(query: Iterable[tuple[str, str]]) -> str:
+    return "&".join(
+        f"{quote(name, safe=_QUERY_SAFE)}={quote(value, safe=_QUERY_SAFE)}"
+        for name, value in query
+    )
+
+
+def build_url(base_url: str, request: WireRequest) -> str:
+    """``base_url`` (scheme + host + optional base path, no trailing slash) + path + query."""
+    url = base_url.rstrip("/") + request.path
+    if request.query:
+        url += "?" + encode_query(request.query)
+    return url
+
+
+def _header(headers: Mapping[str, str] | httpx.Headers, name: str) -> str | None:
+    if isinstance(headers, httpx.Headers):
+        value: str | None = headers.get(name)
+        return value
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _trim_code(raw: str) -> str:
+    # "com.amazonaws.switchboard.portal#UnauthorizedException" or
+    # "AuthorizationPendingException:http://internal.amazon.com/coral/..."
+    return raw.split(":", 1)[0].rsplit("#", 1)[-1].strip()
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    if not body:
+        return {}
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def error_code(status: int, headers: Mapping[str, str] | httpx.Headers, body: bytes) -> str:
+    """The AWS error code, per the SDKs: ``x-amzn-ErrorType``, then the body's
+    ``code``/``Code``, then ``__type``, then the HTTP status."""
+    header = _header(headers, "x-amzn-ErrorType")
+    if header and _trim_code(header):
+        return _trim_code(header)
+    doc = _json_object(body)
+    for key in ("code", "Code", "__type"):
+        value = doc.get(key)
+        if isinstance(value, str) and _trim_code(value):
+            return _trim_code(value)
+    return str(status)
+
+
+def parse_retry_after(
+    headers: Mapping[str, str] | httpx.Headers, *, now: datetime | None = None
+) -> float | None:
+    """Seconds the server asks us to wait: ``Retry-After`` (seconds or an HTTP
+    date), else ``x-amz-retry-after`` (milliseconds). None when absent or garbled."""
+    value = _header(headers, "Retry-After")
+    if value is not None:
+        value = value.strip()
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            seconds = (when - (now or datetime.now(UTC))).total_seconds()
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    value = _header(headers, "x-amz-retry-after")
+    if value is not None:
+        try:
+            millis = float(value.strip())
+        except ValueError:
+            return None
+        return max(0.0, millis / 1000) if math.isfinite(millis) else None
+    return None
+
+
+def parse_error(
+    status: int,
+    headers: Mapping[str, str] | httpx.Headers,
+    body: bytes,
+    *,
+    service: str,
+) -> AwsError:
+    """Turn an error answer into the matching :class:`AwsError` subclass."""
+    doc = _json_object(body)
+    request_id = (
+        _header(headers, "x-amzn-RequestId") or _header(headers, "x-amz-request-id") or None
+    )
+    retry_after = parse_retry_after(headers)
+    common: dict[str, Any] = {
+        "status": status,
+        "request_id": request_id,
+        "service": service,
+        "retry_after": retry_after,
+    }
+
+    # SSO OIDC speaks OAuth: {"error": "authorization_pending", "error_description": ...}.
+    # Keep the OAuth value as the code: the polling loop keys on it. 5xx stays a
+    # ServerError so that it is retried like any other transient failure.
+    oauth_error = doc.get("error")
+    if isinstance(oauth_error, str) and "__type" not in doc and status < 500:
+        description = doc.get("error_description")
+        message = description if isinstance(description, str) else ""
+        return OidcError(oauth_error, message, **common)
+
+    code = error_code(status, headers, body)
+    raw_message = doc.get("message", doc.get("Message"))
+    if isinstance(raw_message, str):
+        message = raw_message
+    elif isinstance(oauth_error, str):
+        description = doc.get("error_description")
+        message = description if isinstance(description, str) else oauth_error
+    else:
+        try:
+            message = HTTPStatus(status).phrase
+        except ValueError:
+            message = ""
+
+    if code in THROTTLING_CODES or status == 429:
+        return ThrottlingError(code, message, **common)
+    if status >= 500 or code in _TRANSIENT_CODES:
+        return ServerError(code, message, **common)
+    if (
+        status in (401, 403)
+        or code.startswith(("AccessDenied", "ExpiredToken"))
+        or code in _ACCESS_CODES
+    ):
+        return AccessDeniedError(code, message, **common)
+    if status == 404 or code.startswith("ResourceNotFound") or code == "NotFoundException":
+        return NotFoundError(code, message, **common)
+    if 400 <= status < 500:
+        return InvalidRequestError(code, message, **common)
+    return AwsError(code, message, **common)
+
+
+def parse_json_body(body: bytes, *, service: str, status: int = 200) -> dict[str, Any]:
+    """The JSON object of a successful answer (``{}`` for an empty body).
+
+    A success that is not a JSON object means a proxy or a broken peer
+    answered; that is reported as a non-retryable :class:`AwsError`.
+    """
+    if not body.strip():
+        return {}
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        value = None
+    if not isinstance(value, dict):
+        raise AwsError("InvalidResponse", "the answer is not a JSON object",
+                       status=status, service=service)
+    return value
+
+
+def translate_transport_error(exc: httpx.HTTPError) -> TransportError:
+    """An httpx failure as an ekstrio error (raise it ``from exc``)."""
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return CallTimeoutError(f"HTTP timeout ({type(exc).__name__}): {detail}")
+    return TransportError(f"HTTP transport failed ({type(exc).__name__}): {detail}")
+
+
+def is_throttle(exc: BaseException) -> bool:
+    """True when the service asked us to slow down (429 or a throttling code)."""
+    return isinstance(exc, ThrottlingError)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """The one retry predicate: throttling, 5xx and transient codes, transport
+    failures and per-call timeouts. OIDC answers never are (``slow_down`` and
+    ``authorization_pending`` belong to the polling loop)."""
+    if isinstance(exc, OidcError):
+        return False
+    return isinstance(
+        exc,
+        ThrottlingError | ServerError | TransportError | httpx.TransportError
+        | httpx.TimeoutException,
+    )
