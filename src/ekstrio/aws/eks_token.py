@@ -1,0 +1,114 @@
+"""The ``k8s-aws-v1.`` bearer token EKS accepts: a presigned STS GetCallerIdentity URL.
+
+Protocol (see the protocol reference, section 5): a GET of
+``https://sts.{region}.{dnsSuffix}/?Action=GetCallerIdentity&Version=2011-06-15`` presigned
+with botocore's ``SigV4QueryAuth`` (service ``sts``, the cluster's region, ``expires=60``) and
+the ``x-k8s-aws-id`` header signed; the token is ``"k8s-aws-v1." + base64url(url)`` without
+padding. EKS accepts it until X-Amz-Date + 15 minutes whatever X-Amz-Expires says, so the
+ExecCredential expiry is signing time + 14 minutes, like aws-iam-authenticator's.
+
+The STS host is computed here from the region (a few prefixes decide the partition) instead of
+loading botocore's endpoint data: kubectl runs this before every request. The real token must
+never carry ``AWS_ENDPOINT_URL_STS``, because EKS refuses hosts that are not STS; tests and demos
+that verify tokens against the local emulator pass ``sts_url`` explicitly (``ekstrio token``
+reads it from ``EKSTRIO_STS_ENDPOINT_FOR_TOKENS``).
+
+botocore is imported inside :func:`presign` only, so that the cached-token path never pays for
+it.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ekstrio.model import RoleCredentials
+
+TOKEN_PREFIX = "k8s-aws-v1."  # noqa: S105 (a format prefix, not a secret)
+PRESIGN_SECONDS = 60
+# EKS honours a token for 15 minutes after X-Amz-Date; expire one minute earlier so a token is
+# never used at the very edge of its validity (the authenticator and the AWS CLI do the same).
+TOKEN_LIFETIME = timedelta(minutes=14)
+CLUSTER_ID_HEADER = "x-k8s-aws-id"
+STS_QUERY = "Action=GetCallerIdentity&Version=2011-06-15"
+
+# Region prefix → (partition, dnsSuffix). Checked against botocore's endpoints.json in the tests.
+_PARTITIONS: tuple[tuple[str, str, str], ...] = (
+    ("cn-", "aws-cn", "amazonaws.com.cn"),
+    ("us-gov-", "aws-us-gov", "amazonaws.com"),
+    ("us-iso-", "aws-iso", "c2s.ic.gov"),
+    ("us-isob-", "aws-iso-b", "sc2s.sgov.gov"),
+    ("eu-isoe-", "aws-iso-e", "cloud.adc-e.uk"),
+    ("us-isof-", "aws-iso-f", "csp.hci.ic.gov"),
+    ("eusc-", "aws-eusc", "amazonaws.eu"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EksToken:
+    """A bearer token and the moment kubectl must stop using it (aware UTC)."""
+
+    token: str
+    expires_at: datetime
+
+    def __repr__(self) -> str:
+        return f"EksToken(expires_at={self.expires_at.isoformat()})"
+
+
+def partition_of(region: str) -> tuple[str, str]:
+    """``(partition, dnsSuffix)`` of ``region``; unknown prefixes are the ``aws`` partition."""
+    # Longest prefix first, so "us-isob-" is not taken for "us-iso-".
+    for prefix, partition, suffix in sorted(_PARTITIONS, key=lambda p: -len(p[0])):
+        if region.startswith(prefix):
+            return partition, suffix
+    return "aws", "amazonaws.com"
+
+
+def sts_url(region: str) -> str:
+    """The regional STS endpoint of ``region`` (scheme + host, no trailing slash)."""
+    if not region or "/" in region or ":" in region:
+        raise ValueError(f"not an AWS region: {region!r}")
+    return f"https://sts.{region}.{partition_of(region)[1]}"
+
+
+def presign(
+    creds: RoleCredentials,
+    cluster_id: str,
+    region: str,
+    *,
+    endpoint_url: str | None = None,
+) -> EksToken:
+    """Sign a token for ``cluster_id`` (the cluster name, or an Outposts cluster's id).
+
+    ``endpoint_url`` replaces the STS host (emulator only). The signing region is always
+    ``region``.
+    """
+    from botocore.auth import SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    base = (endpoint_url or sts_url(region)).rstrip("/")
+    request = AWSRequest(method="GET", url=f"{base}/?{STS_QUERY}",
+                         headers={CLUSTER_ID_HEADER: cluster_id})
+    auth = SigV4QueryAuth(
+        Credentials(creds.access_key_id, creds.secret_access_key, creds.session_token or None),
+        "sts", region, expires=PRESIGN_SECONDS,
+    )
+    auth.add_auth(request)
+    # The expiry counts from the X-Amz-Date botocore signed, not from a second clock read.
+    signed_at = datetime.strptime(request.context["timestamp"], "%Y%m%dT%H%M%SZ")
+    signed_at = signed_at.replace(tzinfo=UTC)
+    url = request.url
+    encoded = base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+    return EksToken(TOKEN_PREFIX + encoded, signed_at + TOKEN_LIFETIME)
+
+
+def decode_url(token: str) -> str:
+    """The presigned URL inside a token (for tests and diagnostics)."""
+    if not token.startswith(TOKEN_PREFIX):
+        raise ValueError("not a k8s-aws-v1 token")
+    body = token[len(TOKEN_PREFIX):]
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()

@@ -1,0 +1,363 @@
+"""``ekstrio token``: the exec plugin kubectl runs before every request.
+
+It prints an ExecCredential holding a ``k8s-aws-v1.`` token and must cost almost nothing, so it
+is routed here by ``ekstrio.__main__`` before cyclopts is imported, parses its own small argv and
+imports only the standard library on the cached path:
+
+* **cached**: the ExecCredential is kept per (cluster, region, account, role, SSO session) in a
+  0600 file under ``$XDG_CACHE_HOME/ekstrio/tokens/`` until one minute before it expires;
+* **cold**: role credentials come from the role-credential cache (``ekstrio.aws.token_cache``,
+  the AWS CLI's format) or, failing that, from the portal's GetRoleCredentials called with the
+  cached SSO token over ``urllib`` (about 100 ms lighter to import than httpx); the token is
+  then presigned with botocore (:mod:`ekstrio.aws.eks_token`).
+
+When sign-in is needed it prints ONE line on stderr naming the command to run and exits 3; bad
+arguments print one line and exit 2. Tokens never appear on stderr.
+
+``EKSTRIO_STS_ENDPOINT_FOR_TOKENS`` (tests and demos only) replaces the STS host inside the token
+so that the local emulator can verify it; real EKS rejects such tokens, and
+``AWS_ENDPOINT_URL_STS`` is deliberately ignored for that reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ekstrio.errors import AuthError, AwsError, EkstrioError, TransportError, UsageError
+
+if TYPE_CHECKING:
+    from ekstrio.model import RoleCredentials, SsoSession
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+
+API_V1 = "client.authentication.k8s.io/v1"
+API_V1BETA1 = "client.authentication.k8s.io/v1beta1"
+API_V1ALPHA1 = "client.authentication.k8s.io/v1alpha1"
+
+STS_OVERRIDE_ENV = "EKSTRIO_STS_ENDPOINT_FOR_TOKENS"
+# Reuse a cached token until one minute before its expiry, so kubectl never receives a token
+# that dies during the request it is about to make.
+CACHE_MARGIN = timedelta(minutes=1)
+# Role credentials must outlive the token signed with them (15 min of validity at EKS).
+CREDS_MARGIN = timedelta(minutes=15)
+PORTAL_TIMEOUT_S = 15.0
+
+USAGE = (
+    "usage: ekstrio token --cluster NAME --region REGION --account ID --role ROLE "
+    "(--sso-session NAME | --start-url URL --sso-region REGION) [--cluster-id ID] [--no-cache]"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenArgs:
+    """What identifies one cluster's token: the cluster and the SSO identity that signs it."""
+
+    cluster: str
+    region: str
+    account_id: str
+    role: str
+    sso_session: str | None = None
+    start_url: str | None = None
+    sso_region: str | None = None
+    cluster_id: str | None = None
+    use_cache: bool = True
+
+    @property
+    def login_hint(self) -> str:
+        if self.sso_session:
+            return f"ekstrio login --sso-session {self.sso_session}"
+        return f"ekstrio login --start-url {self.start_url} --sso-region {self.sso_region}"
+
+
+_FLAGS = {
+    "--cluster": "cluster", "--cluster-name": "cluster", "--region": "region",
+    "--account": "account_id", "--account-id": "account_id", "--role": "role",
+    "--role-name": "role", "--sso-session": "sso_session", "--start-url": "start_url",
+    "--sso-region": "sso_region", "--cluster-id": "cluster_id",
+}
+
+
+def parse_args(argv: Sequence[str]) -> TokenArgs:
+    """Parse ``--flag value`` / ``--flag=value`` pairs; raise UsageError naming what to fix."""
+    values: dict[str, str] = {}
+    use_cache = True
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item == "--no-cache":
+            use_cache = False
+            i += 1
+            continue
+        flag, eq, inline = item.partition("=")
+        if flag not in _FLAGS:
+            raise UsageError(f"ekstrio token: unknown argument {item!r}; {USAGE}")
+        if eq:
+            value = inline
+            i += 1
+        else:
+            if i + 1 >= len(items):
+                raise UsageError(f"ekstrio token: {flag} needs a value")
+            value = items[i + 1]
+            i += 2
+        if not value:
+            raise UsageError(f"ekstrio token: {flag} needs a non-empty value")
+        values[_FLAGS[flag]] = value
+    missing = [f"--{n}" for n, key in (("cluster", "cluster"), ("region", "region"),
+                                       ("account", "account_id"), ("role", "role"))
+               if key not in values]
+    if missing:
+        raise UsageError(f"ekstrio token: missing {', '.join(missing)}; {USAGE}")
+    if "sso_session" not in values and not ("start_url" in values and "sso_region" in values):
+        raise UsageError("ekstrio token: give --sso-session NAME, or --start-url URL "
+                         "with --sso-region REGION")
+    return TokenArgs(use_cache=use_cache, **values)
+
+
+def exec_api_version(env: Mapping[str, str]) -> tuple[str, str | None]:
+    """The ExecCredential apiVersion kubectl asked for, and a warning to print, if any."""
+    raw = env.get("KUBERNETES_EXEC_INFO")
+    if not raw:
+        return API_V1BETA1, None
+    try:
+        info = json.loads(raw)
+        asked = info.get("apiVersion") if isinstance(info, dict) else None
+    except ValueError:
+        return API_V1BETA1, "ekstrio token: KUBERNETES_EXEC_INFO is not JSON; using v1beta1"
+    if asked in (API_V1, API_V1BETA1):
+        return str(asked), None
+    if asked == API_V1ALPHA1:
+        return API_V1ALPHA1, ("ekstrio token: client.authentication.k8s.io/v1alpha1 is "
+                              "deprecated; use v1beta1 or v1 in your kubeconfig")
+    return API_V1BETA1, None
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def exec_credential(api_version: str, token: str, expires_at: datetime) -> str:
+    """The ExecCredential JSON document kubectl reads from stdout."""
+    return json.dumps({
+        "kind": "ExecCredential",
+        "apiVersion": api_version,
+        "spec": {},
+        "status": {"expirationTimestamp": format_time(expires_at), "token": token},
+    })
+
+
+# --- the cached ExecCredential -------------------------------------------------------------
+
+def cache_dir(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
+    return Path(base) / "ekstrio" / "tokens"
+
+
+def cache_path(args: TokenArgs, env: Mapping[str, str]) -> Path:
+    """One file per identity; the STS override is part of the key so emulator tokens and real
+    ones never share a file."""
+    key = json.dumps({
+        "cluster": args.cluster, "cluster_id": args.cluster_id, "region": args.region,
+        "account": args.account_id, "role": args.role, "sso_session": args.sso_session,
+        "start_url": args.start_url, "sso_region": args.sso_region,
+        "sts": env.get(STS_OVERRIDE_ENV) or None,
+    }, sort_keys=True, separators=(",", ":"))
+    return cache_dir(env) / (hashlib.sha256(key.encode()).hexdigest() + ".json")
+
+
+def load_cached(path: Path, now: datetime) -> tuple[str, datetime] | None:
+    """The cached token and expiry if it stays valid past ``now`` + one minute."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        token, expires_at = str(data["token"]), parse_time(str(data["expirationTimestamp"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if expires_at - CACHE_MARGIN <= now:
+        return None
+    return token, expires_at
+
+
+def save_cached(path: Path, token: str, expires_at: datetime) -> None:
+    from ekstrio.fileio import SECRET_MODE, atomic_write
+
+    data = json.dumps({"token": token, "expirationTimestamp": format_time(expires_at)})
+    # The cache is an optimisation: a read-only home must not break kubectl.
+    with contextlib.suppress(EkstrioError):
+        atomic_write(path, data.encode(), mode=SECRET_MODE)
+
+
+# --- role credentials --------------------------------------------------------------------------
+
+def sso_session_of(args: TokenArgs, sso_region: str | None = None) -> SsoSession:
+    from ekstrio.model import SsoSession
+
+    return SsoSession(start_url=args.start_url or "",
+                      region=args.sso_region or sso_region or "", name=args.sso_session)
+
+
+def _expiry_of(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None
+
+
+def portal_url(sso_region: str, env: Mapping[str, str]) -> str:
+    """The portal endpoint: AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL, else the regional host."""
+    if env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() != "true":
+        for name in ("AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL"):
+            if env.get(name):
+                return env[name].rstrip("/")
+    from ekstrio.aws.eks_token import partition_of
+
+    return f"https://portal.sso.{sso_region}.{partition_of(sso_region)[1]}"
+
+
+def parse_role_credentials(body: Mapping[str, Any]) -> RoleCredentials:
+    from ekstrio.model import RoleCredentials
+
+    try:
+        raw = body["roleCredentials"]
+        return RoleCredentials(
+            access_key_id=str(raw["accessKeyId"]),
+            secret_access_key=str(raw["secretAccessKey"]),
+            session_token=str(raw["sessionToken"]),
+            expiration=datetime.fromtimestamp(int(raw["expiration"]) / 1000, UTC),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AwsError("MalformedResponse", "GetRoleCredentials answer lacks credentials",
+                       service="sso") from exc
+
+
+def _error_code(headers: Mapping[str, str], body: bytes, status: int) -> tuple[str, str]:
+    code = (headers.get("x-amzn-errortype") or "").split(":", 1)[0].rsplit("#", 1)[-1]
+    message = ""
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        data = {}
+    if isinstance(data, dict):
+        code = code or str(data.get("code") or data.get("Code") or data.get("__type") or "")
+        code = code.split(":", 1)[0].rsplit("#", 1)[-1]
+        message = str(data.get("message") or data.get("Message") or "")
+    return code or f"HTTP{status}", message
+
+
+def fetch_role_credentials(args: TokenArgs, access_token: str, sso_region: str,
+                           env: Mapping[str, str]) -> RoleCredentials:
+    """GetRoleCredentials over urllib: proxies from the environment, AWS_CA_BUNDLE honoured."""
+    import ssl
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    query = urllib.parse.urlencode({"role_name": args.role, "account_id": args.account_id},
+                                   quote_via=urllib.parse.quote, safe="-_.~")
+    url = f"{portal_url(sso_region, env)}/federation/credentials?{query}"
+    if not url.startswith(("https://", "http://")):
+        raise UsageError(f"ekstrio token: the portal endpoint {url.split('?')[0]!r} is not http(s)")
+    request = urllib.request.Request(url, headers={  # noqa: S310 (scheme checked above)
+        "x-amz-sso_bearer_token": access_token, "Accept": "application/json",
+        "User-Agent": "ekstrio-token"})
+    context = ssl.create_default_context(cafile=env.get("AWS_CA_BUNDLE") or None)
+    # ProxyHandler() reads HTTP(S)_PROXY / NO_PROXY from the environment, like httpx trust_env.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler(),
+                                         urllib.request.HTTPSHandler(context=context))
+    try:
+        with opener.open(request, timeout=PORTAL_TIMEOUT_S) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        code, message = _error_code({k.lower(): v for k, v in exc.headers.items()},
+                                    exc.read(), exc.code)
+        if exc.code == 401 or code == "UnauthorizedException":
+            raise AuthError(f"the SSO sign-in has expired or was revoked; run: "
+                            f"{args.login_hint}") from None
+        raise AwsError(code, message or f"GetRoleCredentials for {args.account_id}/"
+                       f"{args.role} failed", status=exc.code, service="sso") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise TransportError(f"cannot reach the SSO portal: {reason}") from None
+    return parse_role_credentials(body)
+
+
+def role_credentials(args: TokenArgs, env: Mapping[str, str], now: datetime) -> RoleCredentials:
+    """Cached role credentials when they outlive a token, else fresh ones from the portal."""
+    from ekstrio.aws import token_cache
+
+    session = sso_session_of(args)
+    cached: RoleCredentials | None = token_cache.load_role_credentials(
+        session, args.account_id, args.role)
+    if cached is not None and cached.expiration - CREDS_MARGIN > now:
+        return cached
+    sso = token_cache.load_sso_token(session)
+    access_token = getattr(sso, "access_token", None) if sso is not None else None
+    expires_at = _expiry_of(getattr(sso, "expires_at", None)) if sso is not None else None
+    if not access_token or expires_at is None or expires_at <= now:
+        raise AuthError(f"sign-in needed for this cluster; run: {args.login_hint}")
+    sso_region = args.sso_region or str(getattr(sso, "region", "") or "")
+    if not sso_region:
+        raise AuthError(f"the cached SSO token has no region; run: {args.login_hint}")
+    creds = fetch_role_credentials(args, access_token, sso_region, env)
+    with contextlib.suppress(EkstrioError):  # failing to cache must not fail kubectl
+        token_cache.save_role_credentials(session, args.account_id, args.role, creds)
+    return creds
+
+
+# --- the command -----------------------------------------------------------------------------
+
+def produce(args: TokenArgs, env: Mapping[str, str], now: datetime) -> tuple[str, datetime]:
+    """A token and its expiry: from the cache when fresh, else newly signed (and cached)."""
+    path = cache_path(args, env)
+    if args.use_cache:
+        hit = load_cached(path, now)
+        if hit is not None:
+            return hit
+    creds = role_credentials(args, env, now)
+    from ekstrio.aws.eks_token import presign
+
+    signed = presign(creds, args.cluster_id or args.cluster, args.region,
+                     endpoint_url=env.get(STS_OVERRIDE_ENV) or None)
+    save_cached(path, signed.token, signed.expires_at)
+    return signed.token, signed.expires_at
+
+
+def main(argv: list[str]) -> int:
+    """Run ``ekstrio token ARGS``: ExecCredential on stdout, one line on stderr on failure."""
+    env = os.environ
+    try:
+        args = parse_args(argv)
+        api_version, warning = exec_api_version(env)
+        if warning:
+            sys.stderr.write(warning + "\n")
+        token, expires_at = produce(args, env, datetime.now(UTC))
+    except EkstrioError as exc:
+        text = str(exc)
+        line = text if text.startswith("ekstrio") else f"ekstrio token: {text}"
+        sys.stderr.write(line.splitlines()[0] if line else "ekstrio token: failed")
+        sys.stderr.write("\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    sys.stdout.write(exec_credential(api_version, token, expires_at) + "\n")
+    sys.stdout.flush()
+    return EXIT_OK
