@@ -1,0 +1,331 @@
+"""Send one AWS call: rate limit per scope, bound concurrency, retry, time out.
+
+One :class:`Transport` is shared by a whole scan. For each call it
+
+1. waits for a token from the call's **scope** bucket (``("portal", digest)``,
+   ``("eks", account, region)``): AWS throttles per scope, so a 429 slows down
+   only the scope that earned it while every other scope keeps its pace;
+2. takes a slot of one global ``trio.CapacityLimiter`` (bounds sockets and
+   memory however many scopes are busy);
+3. sends ONE HTTP request under ``trio.fail_after(policy.call_timeout)``;
+4. retries that one request with stamina when :func:`wire.is_retryable` says
+   so, waiting as long as ``Retry-After`` asks when the server said.
+
+Retries wrap a single HTTP exchange, never a larger unit of work, so a retry
+never repeats calls that already succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import ssl
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import stamina
+import trio
+
+from ekstrio import __version__
+from ekstrio.aws.endpoints import Endpoint
+from ekstrio.aws.wire import (
+    WireRequest,
+    build_url,
+    is_retryable,
+    is_throttle,
+    parse_error,
+    parse_json_body,
+    translate_transport_error,
+)
+from ekstrio.errors import AwsError, CallTimeoutError, ConfigError, EkstrioError
+
+__all__ = [
+    "CallPolicy",
+    "CallStats",
+    "RateLimits",
+    "ScopeBucket",
+    "Transport",
+    "make_http_client",
+]
+
+# stamina logs each scheduled retry at WARNING through the "stamina" logger;
+# with no handler configured Python's last-resort handler would print
+# "stamina.retry_scheduled" over the progress display. Retries are counted in
+# CallStats instead; an application that configures logging still gets them.
+logging.getLogger("stamina").addHandler(logging.NullHandler())
+
+# A Retry-After longer than this is not waited for in full: one scope's
+# answer must not stall a scan for minutes; the retry budget ends it instead.
+RETRY_AFTER_CAP = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class CallPolicy:
+    """How one call is timed and retried.
+
+    ``attempts`` counts the first try. Backoff before retry *n* is
+    ``min(backoff_max, backoff_initial * 2**(n-1) + jitter)`` with jitter
+    uniform in ``[0, backoff_jitter]`` (``None``: ``backoff_initial``).
+    """
+
+    call_timeout: float = 20.0
+    attempts: int = 5
+    backoff_initial: float = 0.2
+    backoff_max: float = 10.0
+    backoff_jitter: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Requests per second for each scope kind (``scope[0]``).
+
+    A rate that is not a positive finite number means "no limit".
+    ``min_rate`` is the floor a throttled scope is never slowed below;
+    ``recovery_s`` is how long a scope takes to climb from the floor back to
+    its configured rate when no further throttles arrive.
+    """
+
+    default_rate: float = 10.0
+    rates: Mapping[str, float] = field(default_factory=dict)
+    min_rate: float = 0.5
+    recovery_s: float = 30.0
+
+    def rate_for(self, scope: Hashable) -> float:
+        kind = scope[0] if isinstance(scope, tuple) and scope else scope
+        rate = self.rates.get(kind, self.default_rate) if isinstance(kind, str) else None
+        return self.default_rate if rate is None else rate
+
+
+@dataclass(slots=True)
+class CallStats:
+    """Counters for a run. ``calls``: HTTP attempts sent; ``retries``: attempts
+    after the first; ``throttles``: throttling answers; ``errors``: calls that
+    failed for good (after retries)."""
+
+    calls: int = 0
+    retries: int = 0
+    throttles: int = 0
+    errors: int = 0
+
+
+class ScopeBucket:
+    """A token bucket for one scope, AIMD-style: halved on a throttle (at most
+    once per second, so one burst of 429s counts once), then climbing back
+    linearly; a ``Retry-After`` closes it until that moment.
+
+    Waiters queue on a fair ``trio.Lock``, so they are served in arrival order
+    and a sleeping waiter re-reads the rate when it wakes.
+    """
+
+    def __init__(self, rate: float, *, floor: float, recovery_s: float) -> None:
+        self.base_rate = rate
+        self.unlimited = not (math.isfinite(rate) and rate > 0)
+        self.rate = rate
+        self.floor = min(floor, rate) if not self.unlimited else floor
+        # Gain per second while recovering: from the floor to the base in recovery_s.
+        self._recovery_per_s = (
+            0.0 if self.unlimited else (rate - self.floor) / max(recovery_s, 1e-9)
+        )
+        self.capacity = 1.0 if self.unlimited else max(1.0, rate)
+        self.tokens = self.capacity
+        self.not_before = -math.inf
+        self._updated: float | None = None
+        self._last_cut = -math.inf
+        self._lock = trio.Lock()
+
+    def _refill(self, now: float) -> None:
+        if self._updated is None:
+            self._updated = now
+            return
+        elapsed = max(0.0, now - self._updated)
+        self._updated = now
+        if self.rate < self.base_rate:
+            self.rate = min(self.base_rate, self.rate + self._recovery_per_s * elapsed)
+        self.capacity = max(1.0, self.rate)
+        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
+
+    async def acquire(self) -> None:
+        """Wait until this scope may send one more request."""
+        async with self._lock:
+            while True:
+                now = trio.current_time()
+                if now < self.not_before:
+                    await trio.sleep_until(self.not_before)
+                    continue
+                if self.unlimited:
+                    return
+                self._refill(now)
+                if self.tokens >= 1.0:
+                    self.tokens -= 1.0
+                    return
+                await trio.sleep((1.0 - self.tokens) / self.rate)
+
+    def throttled(self, retry_after: float | None = None) -> None:
+        """The service throttled this scope: slow down, and pause if asked."""
+        now = trio.current_time()
+        if retry_after is not None and retry_after > 0:
+            self.not_before = max(self.not_before, now + min(retry_after, RETRY_AFTER_CAP))
+        if self.unlimited or now - self._last_cut < 1.0:
+            return
+        self._refill(now)
+        self._last_cut = now
+        self.rate = max(self.floor, self.rate / 2)
+        self.capacity = max(1.0, self.rate)
+        # Drop the saved-up burst too: a halved rate with a full bucket would
+        # send the same burst that was just refused.
+        self.tokens = min(self.tokens, 0.0)
+
+
+class Transport:
+    """Sends AWS calls for a whole run; see the module docstring."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        limiter: trio.CapacityLimiter,
+        rates: RateLimits,
+        policy: CallPolicy,
+        stats: CallStats,
+    ) -> None:
+        self.client = client
+        self.limiter = limiter
+        self.rates = rates
+        self.policy = policy
+        self.stats = stats
+        self._buckets: dict[Hashable, ScopeBucket] = {}
+
+    def bucket(self, scope: Hashable) -> ScopeBucket:
+        """The (lazily made) token bucket of ``scope``."""
+        found = self._buckets.get(scope)
+        if found is None:
+            found = ScopeBucket(
+                self.rates.rate_for(scope),
+                floor=self.rates.min_rate,
+                recovery_s=self.rates.recovery_s,
+            )
+            self._buckets[scope] = found
+        return found
+
+    @staticmethod
+    def _retry_hook(exc: Exception) -> bool | float:
+        # stamina's `on=` hook: False = give up, True = normal backoff, a
+        # number = wait exactly that long (the server's Retry-After).
+        if not is_retryable(exc):
+            return False
+        if isinstance(exc, AwsError) and exc.retry_after is not None:
+            return min(exc.retry_after, RETRY_AFTER_CAP)
+        return True
+
+    async def call(
+        self,
+        endpoint: Endpoint,
+        request: WireRequest,
+        *,
+        service: str,
+        scope: Hashable,
+        auth: httpx.Auth | None = None,
+    ) -> dict[str, Any]:
+        """Send ``request`` to ``endpoint`` and return the answer's JSON object.
+
+        Raises an :class:`AwsError` subclass or :class:`TransportError` once
+        retries are spent or the failure is not retryable.
+        """
+        url = build_url(endpoint.url, request)
+        bucket = self.bucket(scope)
+        policy = self.policy
+        jitter = policy.backoff_initial if policy.backoff_jitter is None else policy.backoff_jitter
+        first = True
+        try:
+            # timeout=None: stamina's overall deadline reads the wall clock;
+            # the attempt count bounds the retries and callers own any
+            # overall deadline as a trio cancel scope.
+            async for attempt in stamina.retry_context(
+                on=self._retry_hook,
+                attempts=policy.attempts,
+                timeout=None,
+                wait_initial=policy.backoff_initial,
+                wait_max=policy.backoff_max,
+                wait_jitter=jitter,
+            ):
+                with attempt:
+                    if not first:
+                        self.stats.retries += 1
+                    first = False
+                    return await self._attempt(url, request, service=service, bucket=bucket,
+                                               auth=auth)
+        except EkstrioError:
+            self.stats.errors += 1
+            raise
+        raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
+
+    async def _attempt(
+        self,
+        url: str,
+        request: WireRequest,
+        *,
+        service: str,
+        bucket: ScopeBucket,
+        auth: httpx.Auth | None,
+    ) -> dict[str, Any]:
+        # The rate wait and the limiter wait are not the call's fault: the
+        # timeout starts only once the request may actually go out.
+        await bucket.acquire()
+        async with self.limiter:
+            self.stats.calls += 1
+            try:
+                with trio.fail_after(self.policy.call_timeout):
+                    response = await self.client.request(
+                        request.method,
+                        url,
+                        headers=list(request.headers),
+                        content=request.body,
+                        auth=auth,
+                    )
+            except trio.TooSlowError as exc:
+                raise CallTimeoutError(
+                    f"{service}: no answer within {self.policy.call_timeout:g} s"
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise translate_transport_error(exc) from exc
+        status = response.status_code
+        if status >= 300:
+            error = parse_error(status, response.headers, response.content, service=service)
+            if is_throttle(error):
+                self.stats.throttles += 1
+                bucket.throttled(error.retry_after)
+            raise error
+        return parse_json_body(response.content, service=service, status=status)
+
+
+def make_http_client(*, ca_bundle: str | None = None) -> httpx.AsyncClient:
+    """The one HTTP client of a run.
+
+    ``trust_env=True`` keeps HTTP(S)_PROXY / NO_PROXY / SSL_CERT_FILE working;
+    ``ca_bundle`` (else ``AWS_CA_BUNDLE``) replaces the trusted CAs. There is
+    no httpx timeout: each attempt runs under a trio cancel scope instead.
+    The pool is sized above the scan's in-flight limit so a request never
+    waits for a connection while holding a limiter slot.
+    """
+    cafile = ca_bundle or os.environ.get("AWS_CA_BUNDLE") or None
+    verify: ssl.SSLContext | bool = True
+    if cafile:
+        try:
+            verify = ssl.create_default_context(cafile=cafile)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"cannot load the CA bundle {cafile!r}: {exc}") from exc
+    return httpx.AsyncClient(
+        http1=True,
+        http2=False,
+        verify=verify,
+        trust_env=True,
+        timeout=httpx.Timeout(None),
+        follow_redirects=False,
+        limits=httpx.Limits(
+            max_connections=200, max_keepalive_connections=100, keepalive_expiry=30.0
+        ),
+        headers={"User-Agent": f"ekstrio/{__version__}"},
+    )
