@@ -1,0 +1,214 @@
+"""The two EKS operations a scan needs: ListClusters and DescribeCluster.
+
+Both are SigV4-signed with signing name ``eks`` for the endpoint's signing
+region. Rate-limit scope: ``("eks", account_id, region)``, since EKS
+throttles per account and region.
+
+Request builders and response parsers are pure; the async functions only
+send through a :class:`~ekstrio.aws.transport.Transport`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ekstrio.aws.wire import WireRequest, path_segment
+from ekstrio.errors import AwsError
+from ekstrio.model import ClusterInfo, RoleCredentials
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ekstrio.aws.endpoints import Endpoint
+    from ekstrio.aws.transport import Transport
+
+__all__ = [
+    "PAGE_SIZE",
+    "SERVICE",
+    "cluster_arn",
+    "cluster_scope",
+    "describe_cluster",
+    "describe_cluster_request",
+    "iter_cluster_names",
+    "list_clusters_request",
+    "parse_cluster",
+    "parse_clusters_page",
+]
+
+SERVICE = "eks"
+PAGE_SIZE = 100
+
+
+def cluster_scope(account_id: str, region: str) -> tuple[str, str, str]:
+    return ("eks", account_id, region)
+
+
+def cluster_arn(partition: str, region: str, account_id: str, name: str) -> str:
+    return f"arn:{partition}:eks:{region}:{account_id}:cluster/{name}"
+
+
+def _invalid(message: str) -> AwsError:
+    return AwsError("InvalidResponse", message, service=SERVICE)
+
+
+# -- requests ---------------------------------------------------------------------------------
+
+
+def list_clusters_request(
+    next_token: str | None = None, *, include_connected: bool = False
+) -> WireRequest:
+    query: list[tuple[str, str]] = [("maxResults", str(PAGE_SIZE))]
+    if next_token:
+        query.append(("nextToken", next_token))
+    if include_connected:
+        # `include=all` adds EKS Connector (external) clusters to the list.
+        query.append(("include", "all"))
+    return WireRequest("GET", "/clusters", tuple(query))
+
+
+def describe_cluster_request(name: str) -> WireRequest:
+    return WireRequest("GET", f"/clusters/{path_segment(name)}")
+
+
+# -- responses --------------------------------------------------------------------------------
+
+
+def parse_clusters_page(doc: Mapping[str, Any]) -> tuple[list[str], str | None]:
+    names = doc.get("clusters") or []
+    if not isinstance(names, list):
+        raise _invalid("clusters is not a list")
+    token = doc.get("nextToken")
+    return (
+        [name for name in names if isinstance(name, str)],
+        token if isinstance(token, str) and token else None,
+    )
+
+
+def _parse_time(value: object) -> datetime | None:
+    # rest-json timestamps are epoch seconds, possibly fractional; accept an
+    # ISO 8601 string too, as some emulators send one.
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=UTC)
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromtimestamp(float(value), tz=UTC)
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def _opt_str(doc: Mapping[str, Any] | None, key: str) -> str | None:
+    if not isinstance(doc, Mapping):
+        return None
+    value = doc.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def parse_cluster(doc: Mapping[str, Any], *, fallback_arn: str | None = None) -> ClusterInfo:
+    """DescribeCluster's ``{"cluster": {...}}`` → :class:`ClusterInfo`.
+
+    ``certificateAuthority.data`` is kept verbatim; endpoint and CA are None
+    until the cluster is ACTIVE.
+    """
+    cluster = doc.get("cluster")
+    if not isinstance(cluster, Mapping):
+        raise _invalid("no cluster in the answer")
+    name = _opt_str(cluster, "name")
+    if name is None:
+        raise _invalid("the cluster has no name")
+    arn = _opt_str(cluster, "arn") or fallback_arn
+    if arn is None:
+        raise _invalid(f"cluster {name!r} has no arn")
+    raw_tags = cluster.get("tags")
+    tags = (
+        {str(k): str(v) for k, v in raw_tags.items() if isinstance(v, str)}
+        if isinstance(raw_tags, Mapping)
+        else {}
+    )
+    return ClusterInfo(
+        name=name,
+        arn=arn,
+        status=_opt_str(cluster, "status") or "UNKNOWN",
+        endpoint=_opt_str(cluster, "endpoint"),
+        certificate_authority_data=_opt_str(cluster.get("certificateAuthority"), "data"),
+        version=_opt_str(cluster, "version"),
+        platform_version=_opt_str(cluster, "platformVersion"),
+        created_at=_parse_time(cluster.get("createdAt")),
+        tags=tags,
+        authentication_mode=_opt_str(cluster.get("accessConfig"), "authenticationMode"),
+        # Outposts local clusters: the id, not the name, goes into the EKS token.
+        outpost_id=_opt_str(cluster, "id") if isinstance(cluster.get("outpostConfig"), Mapping)
+        else None,
+        connector_provider=_opt_str(cluster.get("connectorConfig"), "provider"),
+    )
+
+
+# -- calls ------------------------------------------------------------------------------------
+
+
+def _auth(creds: RoleCredentials, endpoint: Endpoint) -> httpx.Auth:
+    # Imported here so that importing eks.py (for the pure parsers) does not
+    # pull in botocore; only a real call needs the signer.
+    from ekstrio.aws.sigv4 import SigV4Auth
+
+    return SigV4Auth(creds, SERVICE, endpoint.signing_region)
+
+
+async def iter_cluster_names(
+    t: Transport,
+    endpoint: Endpoint,
+    creds: RoleCredentials,
+    *,
+    account_id: str,
+    region: str,
+    include_connected: bool = False,
+) -> AsyncIterator[list[str]]:
+    """ListClusters in one account and region, one list of names per page."""
+    auth = _auth(creds, endpoint)
+    scope = cluster_scope(account_id, region)
+    seen: set[str] = set()
+    token: str | None = None
+    while True:
+        doc = await t.call(
+            endpoint,
+            list_clusters_request(token, include_connected=include_connected),
+            service=SERVICE,
+            scope=scope,
+            auth=auth,
+        )
+        names, token = parse_clusters_page(doc)
+        yield names
+        if token is None:
+            return
+        if token in seen:
+            raise _invalid("ListClusters: the same nextToken came back twice")
+        seen.add(token)
+
+
+async def describe_cluster(
+    t: Transport,
+    endpoint: Endpoint,
+    creds: RoleCredentials,
+    *,
+    account_id: str,
+    region: str,
+    name: str,
+) -> ClusterInfo:
+    """DescribeCluster for one cluster."""
+    doc = await t.call(
+        endpoint,
+        describe_cluster_request(name),
+        service=SERVICE,
+        scope=cluster_scope(account_id, region),
+        auth=_auth(creds, endpoint),
+    )
+    return parse_cluster(doc, fallback_arn=cluster_arn(endpoint.partition, region, account_id, name))
