@@ -211,4 +211,5 @@ async def describe_cluster(
         scope=cluster_scope(account_id, region),
         auth=_auth(creds, endpoint),
     )
-    return parse_cluster(doc, fallback_arn=cluster_arn(endpoint.partition, region, account_id, name))
+    fallback_arn = cluster_arn(endpoint.partition, region, account_id, name)
+    return parse_cluster(doc, fallback_arn=fallback_arn)
