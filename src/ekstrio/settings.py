@@ -133,9 +133,9 @@ def parse_preset(
         value = data[key]
         # bool is an int subclass; "workers = true" is a mistake, not 1.
         if isinstance(value, bool) or not isinstance(value, types):
-            kind = "a string" if types == (str,) else "an integer" if types == (int,) else "a number"
+            kind = {(str,): "a string", (int,): "an integer"}.get(types, "a number")
             raise ConfigError(f"preset {source}: {key} must be {kind}, not {value!r}")
-        values[key] = float(value) if float in types else value
+        values[key] = float(value) if float in types else value  # type: ignore[arg-type]
     if "scan_timeout" in values:
         values["scan_timeout"] = values["scan_timeout"] or None
     preset = dataclasses.replace(base or Preset(name=name), name=name, source=source, **values)
@@ -162,7 +162,9 @@ def validate(preset: Preset) -> None:
             raise ConfigError(f"{where}: {message}")
 
 
-def _load_file(path: Path, name: str, env: Mapping[str, str] | None, seen: tuple[str, ...]) -> Preset:
+def _load_file(
+    path: Path, name: str, env: Mapping[str, str] | None, seen: tuple[str, ...]
+) -> Preset:
     data = _read_toml(path)
     base: Preset | None = None
     base_name = data.get("base")

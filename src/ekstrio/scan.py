@@ -1,0 +1,413 @@
+"""The scan: every account, role, region and cluster, as one nursery tree.
+
+Shape (one nursery per level; see docs/architecture.md, "The scan's nursery tree")::
+
+    run_scan
+    ├── consumer                    ONE task: collector + on_record (progress, NDJSON)
+    └── deadline scope (--timeout)
+        └── accounts nursery        ListAccounts pages stream in; each account starts at once
+            └── account task        ListAccountRoles → order roles
+                └── regions nursery
+                    └── region task     for each candidate role: credentials (single-flight
+                        │               per account+role) → ListClusters pages
+                        └── describe nursery  one DescribeCluster per name
+
+Every remote call goes through :class:`ScanApi`, five async operations. The real one
+(:mod:`ekstrio.scan_aws`) routes them through the Transport, whose CapacityLimiter bounds
+requests in flight and whose token buckets pace each scope; fakes stand in for tests.
+An expected failure (an ``AwsError`` or ``TransportError`` after retries) becomes a
+:class:`ScanError` record for its account/region and never stops a sibling; only bugs
+and :class:`~ekstrio.errors.AuthError` (the SSO token itself is gone) escape.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import trio
+
+from ekstrio.errors import (
+    AccessDeniedError,
+    AuthError,
+    AwsError,
+    EkstrioError,
+    NotFoundError,
+    TransportError,
+)
+from ekstrio.filters import ClusterFilter, order_roles
+from ekstrio.model import Account, Cluster, ClusterInfo, Role, RoleCredentials
+from ekstrio.scan_records import (
+    AccountDone,
+    AccountFound,
+    Record,
+    RegionDone,
+    ScanCollector,
+    ScanError,
+    ScanReport,
+    Skipped,
+)
+
+__all__ = [
+    "ScanApi",
+    "ScanCollector",
+    "ScanReport",
+    "ScanRequest",
+    "is_region_not_enabled",
+    "run_scan",
+]
+
+# What a failed remote call looks like once the transport has given up on it.
+EXPECTED = (AwsError, TransportError)
+
+# EKS answers a region the account has not opted into with 403 and one of these:
+# the credentials are unknown there. Not a failure: the region is skipped.
+_REGION_DISABLED_CODES = frozenset(
+    {"UnrecognizedClientException", "InvalidClientTokenId", "InvalidClientTokenIdException"}
+)
+
+
+def is_region_not_enabled(exc: BaseException) -> bool:
+    if not isinstance(exc, AwsError):
+        return False
+    return exc.code in _REGION_DISABLED_CODES or (
+        exc.status == 403 and "security token included in the request is invalid" in exc.message
+    )
+
+
+class ScanApi(Protocol):
+    """The five remote operations a scan makes (real: scan_aws.AwsScanApi; tests: fakes)."""
+
+    def accounts(self) -> AsyncIterator[list[Account]]: ...
+
+    async def roles(self, account_id: str) -> list[Role]: ...
+
+    async def credentials(self, account_id: str, role_name: str) -> RoleCredentials: ...
+
+    def cluster_names(
+        self, creds: RoleCredentials, account_id: str, region: str
+    ) -> AsyncIterator[list[str]]: ...
+
+    async def describe(
+        self, creds: RoleCredentials, account_id: str, region: str, name: str
+    ) -> ClusterInfo: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequest:
+    """What to scan. ``regions`` is already resolved (the partition's EKS regions by default)."""
+
+    regions: tuple[str, ...]
+    roles: tuple[str, ...] = ()
+    all_roles: bool = False
+    filter: ClusterFilter = field(default_factory=ClusterFilter)
+    timeout: float | None = None
+
+
+def _error(
+    account: Account | None,
+    region: str | None,
+    role: str | None,
+    stage: str,
+    exc: EkstrioError,
+) -> ScanError:
+    code = exc.code if isinstance(exc, AwsError) else type(exc).__name__
+    message = exc.message if isinstance(exc, AwsError) else str(exc)
+    return ScanError(
+        account_id=account.account_id if account else None,
+        account_name=account.name if account else None,
+        region=region,
+        role=role,
+        stage=stage,
+        code=code,
+        message=message or str(exc),
+    )
+
+
+class _Creds:
+    """Role credentials of one account, fetched at most once per role (single-flight).
+
+    Regions of an account start together and may all fall back to the same next
+    role; without this they would each call GetRoleCredentials for it.
+    """
+
+    def __init__(self, api: ScanApi, account_id: str) -> None:
+        self._api = api
+        self._account_id = account_id
+        self._done: dict[str, trio.Event] = {}
+        self._value: dict[str, RoleCredentials | EkstrioError] = {}
+
+    async def get(self, role: str) -> RoleCredentials | EkstrioError:
+        while True:
+            event = self._done.get(role)
+            if event is None:
+                event = self._done[role] = trio.Event()
+                try:
+                    self._value[role] = await self._api.credentials(self._account_id, role)
+                except EXPECTED as exc:
+                    self._value[role] = exc
+                finally:
+                    if role not in self._value:
+                        # Cancelled mid-fetch: let a later caller try again.
+                        del self._done[role]
+                    event.set()
+            else:
+                await event.wait()
+            if role in self._value:
+                return self._value[role]
+
+
+class _Scan:
+    def __init__(self, request: ScanRequest, api: ScanApi, collector: ScanCollector) -> None:
+        self.request = request
+        self.api = api
+        self.collector = collector
+
+    # ``collector.pending`` says what each unfinished account/region is doing. Entries are
+    # removed only when the work ends normally, never in a ``finally``: after a deadline or
+    # a Ctrl-C the entries left over are exactly the unfinished work, with its stage.
+
+    async def run(self, send: trio.MemorySendChannel[Record]) -> None:
+        pending = self.collector.pending
+        async with send, trio.open_nursery() as nursery:
+            pending[(None, None)] = ("accounts", None, None)
+            try:
+                async for page in self.api.accounts():
+                    for account in page:
+                        if not self.request.filter.account_selected(account):
+                            continue
+                        await send.send(AccountFound(account))
+                        nursery.start_soon(self.account, account, send.clone())
+            except AccessDeniedError as exc:
+                # The portal refused the SSO token itself: nothing else can work.
+                raise AuthError(
+                    f"the SSO token was refused ({exc.code}); run `ekstrio login`"
+                ) from exc
+            except EXPECTED as exc:
+                await send.send(_error(None, None, None, "accounts", exc))
+            del pending[(None, None)]
+
+    async def account(self, account: Account, send: trio.MemorySendChannel[Record]) -> None:
+        pending = self.collector.pending
+        key = (account.account_id, None)
+        async with send:
+            pending[key] = ("list_roles", None, account.name)
+            try:
+                roles = await self.api.roles(account.account_id)
+            except EXPECTED as exc:
+                del pending[key]
+                await send.send(_error(account, None, None, "list_roles", exc))
+                await send.send(AccountDone(account))
+                return
+            candidates = order_roles((r.role_name for r in roles), self.request.roles)
+            if not candidates:
+                del pending[key]
+                reason = "no matching role" if roles else "no roles assigned"
+                await send.send(Skipped(account.account_id, None, reason))
+                await send.send(AccountDone(account))
+                return
+            pending[key] = ("credentials", candidates[0], account.name)
+            creds = _Creds(self.api, account.account_id)
+            usable = await self.usable_roles(account, candidates, creds, send)
+            del pending[key]
+            if usable:
+                async with trio.open_nursery() as nursery:
+                    for region in self.request.regions:
+                        nursery.start_soon(self.region, account, region, usable, creds,
+                                           send.clone())
+            await send.send(AccountDone(account))
+
+    async def usable_roles(
+        self,
+        account: Account,
+        candidates: list[str],
+        creds: _Creds,
+        send: trio.MemorySendChannel[Record],
+    ) -> list[str]:
+        """Roles whose credentials could be had: the first that works, or all with --all-roles.
+
+        A credentials failure is reported here, once per account, not once per region.
+        """
+        results: dict[str, RoleCredentials | EkstrioError] = {}
+        if self.request.all_roles:
+            async def fetch(role: str) -> None:
+                results[role] = await creds.get(role)
+
+            async with trio.open_nursery() as nursery:
+                for role in candidates:
+                    nursery.start_soon(fetch, role)
+        else:
+            for role in candidates:
+                results[role] = got = await creds.get(role)
+                if not isinstance(got, EkstrioError):
+                    break
+        usable = [r for r in candidates if isinstance(results.get(r), RoleCredentials)]
+        failed = [(r, v) for r, v in results.items() if isinstance(v, EkstrioError)]
+        for role, exc in failed:
+            # A denied role is expected when there is another; say so only if none works.
+            if not usable or not isinstance(exc, AccessDeniedError):
+                await send.send(_error(account, None, role, "credentials", exc))
+        # Regions may fall back to the later roles after an EKS denial.
+        return usable + [r for r in candidates if r not in results]
+
+    async def region(
+        self,
+        account: Account,
+        region: str,
+        candidates: list[str],
+        creds: _Creds,
+        send: trio.MemorySendChannel[Record],
+    ) -> None:
+        pending = self.collector.pending
+        key = (account.account_id, region)
+        async with send:
+            found: dict[str, Cluster] = {}
+            failures: list[ScanError] = []
+            denied: list[str] = []
+            listed_any = False
+            complete = True
+            for role in candidates:
+                pending[key] = ("credentials", role, account.name)
+                got = await creds.get(role)
+                if isinstance(got, EkstrioError):
+                    continue  # reported once by the account task
+                outcome = await self.role_in_region(account, region, role, got, found, failures)
+                if outcome == "disabled":
+                    del pending[key]
+                    await send.send(Skipped(account.account_id, region, "region not enabled"))
+                    return
+                if outcome == "denied":
+                    denied.append(role)
+                    continue
+                listed_any = True
+                complete = complete and outcome == "complete"
+                if not self.request.all_roles:
+                    break
+            del pending[key]
+            for cluster in sorted(found.values(), key=lambda c: c.name):
+                await send.send(cluster)
+            if not listed_any and not failures:
+                tried = ", ".join(denied) or "none had credentials"
+                failures.append(ScanError(account.account_id, account.name, region, None,
+                                          "list_clusters", "AccessDeniedException",
+                                          f"EKS denied every role (tried {tried})"))
+            for failure in failures:
+                await send.send(failure)
+            if listed_any:
+                await send.send(RegionDone(account.account_id, region, complete and not failures))
+
+    async def role_in_region(
+        self,
+        account: Account,
+        region: str,
+        role: str,
+        creds: RoleCredentials,
+        found: dict[str, Cluster],
+        failures: list[ScanError],
+    ) -> str:
+        """List and describe with one role: "complete", "partial", "denied" or "disabled"."""
+        pending = self.collector.pending
+        key = (account.account_id, region)
+        pending[key] = ("list_clusters", role, account.name)
+        describe_failures: list[ScanError] = []
+        wanted = self.request.filter
+
+        async def describe(name: str) -> None:
+            try:
+                info = await self.api.describe(creds, account.account_id, region, name)
+            except NotFoundError:
+                return  # deleted between ListClusters and DescribeCluster
+            except EXPECTED as exc:
+                describe_failures.append(_error(account, region, role, "describe_cluster", exc))
+                return
+            if not wanted.tags_selected(info.tags):
+                return
+            previous = found.get(name)
+            roles = (*previous.roles, role) if previous else (role,)
+            found[name] = Cluster(account.account_id, account.name, region, info, roles)
+
+        first_page = True
+        list_error: EkstrioError | None = None
+        async with trio.open_nursery() as nursery:
+            # Caught inside the nursery: a nursery would wrap it in an ExceptionGroup.
+            try:
+                async for page in self.api.cluster_names(creds, account.account_id, region):
+                    first_page = False
+                    for name in page:
+                        if wanted.name_selected(name):
+                            nursery.start_soon(describe, name)
+            except EXPECTED as exc:
+                list_error = exc
+            pending[key] = ("describe_cluster", role, account.name)
+        if list_error is not None:
+            if first_page and is_region_not_enabled(list_error):
+                return "disabled"
+            if first_page and isinstance(list_error, AccessDeniedError):
+                return "denied"
+            failures.append(_error(account, region, role, "list_clusters", list_error))
+            failures.extend(describe_failures)
+            return "partial"
+        failures.extend(describe_failures)
+        return "partial" if describe_failures else "complete"
+
+
+async def _consume(
+    receive: trio.MemoryReceiveChannel[Record],
+    collector: ScanCollector,
+    on_record: Callable[[Record], None] | None,
+) -> None:
+    """The one consumer: every record passes here, in order, so output needs no locks."""
+
+    def take(record: Record) -> None:
+        collector.add(record)
+        if on_record is not None:
+            on_record(record)
+
+    async with receive:
+        try:
+            async for record in receive:
+                take(record)
+        finally:
+            # Cancelled from outside (Ctrl-C): keep what producers already sent.
+            while True:
+                try:
+                    take(receive.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                    break
+
+
+async def run_scan(
+    request: ScanRequest,
+    api: ScanApi,
+    *,
+    collector: ScanCollector | None = None,
+    on_record: Callable[[Record], None] | None = None,
+) -> ScanReport:
+    """Scan everything ``request`` asks for and return the report.
+
+    ``on_record`` sees every record as the consumer takes it (progress, NDJSON). Pass a
+    ``collector`` to keep the partial results when the caller cancels the scan (Ctrl-C):
+    ``collector.finish(interrupted=True)`` then turns them into a report.
+    """
+    collector = collector or ScanCollector()
+    collector.start()
+    send, receive = trio.open_memory_channel[Record](1024)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_consume, receive, collector, on_record)
+            async with send:
+                deadline = request.timeout if request.timeout else math.inf
+                with trio.move_on_after(deadline) as scope:
+                    await _Scan(request, api, collector).run(send.clone())
+                collector.timed_out = scope.cancelled_caught
+    except BaseExceptionGroup as group:
+        auth, _rest = group.split(AuthError)
+        if auth is not None:
+            first: BaseException = auth
+            while isinstance(first, BaseExceptionGroup):
+                first = first.exceptions[0]
+            raise first from group
+        raise
+    return collector.finish(on_record=on_record)

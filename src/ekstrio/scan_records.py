@@ -1,0 +1,202 @@
+"""What a scan produces: the records it streams, and the report they add up to.
+
+Records flow from the producers of the nursery tree over one memory channel to one
+consumer, which feeds them to a :class:`ScanCollector` (and to output/progress). The
+collector turns them into a frozen :class:`ScanReport` at the end, including the work
+a deadline or Ctrl-C left unfinished.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from ekstrio.model import Account, Cluster
+
+
+@dataclass(frozen=True, slots=True)
+class ScanError:
+    """A failure of one account (``region`` None), one region, or the account list."""
+
+    account_id: str | None
+    account_name: str | None
+    region: str | None
+    role: str | None
+    stage: str  # accounts | list_roles | credentials | list_clusters | describe_cluster
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Nothing to scan, and that is not a failure (region not enabled, no matching role)."""
+
+    account_id: str
+    region: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegionDone:
+    """ListClusters of one account/region was read to the end (``complete``: and every
+    DescribeCluster answered)."""
+
+    account_id: str
+    region: str
+    complete: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFound:
+    account: Account
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDone:
+    account: Account
+
+
+Record = Cluster | ScanError | Skipped | RegionDone | AccountFound | AccountDone
+
+
+class StatsView(Protocol):
+    """The transport's call counters (aws.transport.CallStats has these)."""
+
+    calls: int
+    retries: int
+    throttles: int
+
+
+@dataclass
+class Counters:
+    """Stand-in counters when no transport is involved (fakes, ``scan --cached``)."""
+
+    calls: int = 0
+    retries: int = 0
+    throttles: int = 0
+    errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ScanReport:
+    clusters: tuple[Cluster, ...]
+    errors: tuple[ScanError, ...]
+    skipped: tuple[Skipped, ...]
+    completed: tuple[tuple[str, str], ...]
+    accounts: int
+    regions_scanned: int
+    regions_skipped: int
+    api_calls: int
+    retries: int
+    throttles: int
+    started_at: datetime
+    finished_at: datetime
+    duration_s: float
+    timed_out: bool = False
+    interrupted: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors and not self.timed_out and not self.interrupted
+
+
+# Pending work: (account_id | None, region | None) -> (stage, role, account_name).
+PendingKey = tuple[str | None, str | None]
+PendingValue = tuple[str, str | None, str | None]
+
+
+@dataclass
+class ScanCollector:
+    """Adds up records; mutable, owned by the one consumer task (and the caller after it)."""
+
+    stats: StatsView = field(default_factory=Counters)
+    pending: dict[PendingKey, PendingValue] = field(default_factory=dict)
+    timed_out: bool = False
+    clusters: dict[tuple[str, str, str], Cluster] = field(default_factory=dict)
+    errors: list[ScanError] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    completed: list[tuple[str, str]] = field(default_factory=list)
+    accounts_found: int = 0
+    accounts_done: int = 0
+    regions_scanned: int = 0
+    _started_at: datetime | None = None
+    _started: float = 0.0
+    _report: ScanReport | None = None
+
+    def start(self) -> None:
+        if self._started_at is None:
+            self._started_at = datetime.now(UTC).replace(microsecond=0)
+            self._started = time.monotonic()
+
+    def add(self, record: Record) -> None:
+        if isinstance(record, Cluster):
+            key = (record.account_id, record.region, record.name)
+            previous = self.clusters.get(key)
+            if previous is not None:
+                # The same cluster seen through another role: one cluster, several roles.
+                roles = tuple(dict.fromkeys((*previous.roles, *record.roles)))
+                record = Cluster(record.account_id, record.account_name, record.region,
+                                 record.info, roles)
+            self.clusters[key] = record
+        elif isinstance(record, ScanError):
+            self.errors.append(record)
+        elif isinstance(record, Skipped):
+            self.skipped.append(record)
+        elif isinstance(record, RegionDone):
+            self.regions_scanned += 1
+            if record.complete:
+                self.completed.append((record.account_id, record.region))
+        elif isinstance(record, AccountFound):
+            self.accounts_found += 1
+        else:
+            self.accounts_done += 1
+
+    def unfinished(self, *, interrupted: bool) -> list[ScanError]:
+        """The pending work as error records: what the deadline or Ctrl-C cut short."""
+        if interrupted:
+            code, why = "Interrupted", "the scan was interrupted before this finished"
+        else:
+            code, why = "ScanTimeout", "the scan's deadline (--timeout) ended before this finished"
+        records = []
+        for (account_id, region), (stage, role, name) in sorted(
+            self.pending.items(), key=lambda item: (item[0][0] or "", item[0][1] or "")
+        ):
+            records.append(ScanError(account_id, name, region, role, stage, code, why))
+        return records
+
+    def finish(
+        self, *, interrupted: bool = False, on_record: Callable[[Record], None] | None = None
+    ) -> ScanReport:
+        if self._report is not None:
+            return self._report
+        self.start()
+        if self.timed_out or interrupted:
+            for record in self.unfinished(interrupted=interrupted):
+                self.add(record)
+                if on_record is not None:
+                    on_record(record)
+        self.pending.clear()
+        assert self._started_at is not None  # noqa: S101 - set by start() above
+        self._report = ScanReport(
+            clusters=tuple(sorted(self.clusters.values(),
+                                  key=lambda c: (c.account_id, c.region, c.name))),
+            errors=tuple(self.errors),
+            skipped=tuple(sorted(self.skipped,
+                                 key=lambda s: (s.account_id, s.region or ""))),
+            completed=tuple(sorted(self.completed)),
+            accounts=self.accounts_found,
+            regions_scanned=self.regions_scanned,
+            regions_skipped=sum(1 for s in self.skipped if s.region is not None),
+            api_calls=self.stats.calls,
+            retries=self.stats.retries,
+            throttles=self.stats.throttles,
+            started_at=self._started_at,
+            finished_at=datetime.now(UTC).replace(microsecond=0),
+            duration_s=round(time.monotonic() - self._started, 3),
+            timed_out=self.timed_out,
+            interrupted=interrupted,
+        )
+        return self._report
