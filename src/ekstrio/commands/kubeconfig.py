@@ -1,0 +1,96 @@
+"""``ekstrio kubeconfig``: write a context per cluster and role of the last scan."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+from cyclopts import Parameter
+
+from ekstrio.kubeconfig import DEFAULT_CONTEXT_TEMPLATE, ExecSpec, Plan, check_template
+from ekstrio.profiles import DEFAULT_PROFILE_TEMPLATE
+
+
+def ekstrio_command(argv0: str | None = None) -> str:
+    """The absolute path of the running ``ekstrio`` script, else ``ekstrio`` found on PATH."""
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    if Path(argv0).name == "ekstrio" and Path(argv0).is_file():
+        return str(Path(argv0).resolve())
+    found = shutil.which("ekstrio")
+    return str(Path(found).resolve()) if found else "ekstrio"
+
+
+def kubeconfig(
+    *,
+    from_: Annotated[str | None, Parameter(
+        name="--from", help="Scan JSON to use (FILE, or - for stdin); default: the last scan.")
+    ] = None,
+    kubeconfig: Annotated[Path | None, Parameter(
+        help="File to write; default: first path in KUBECONFIG, else ~/.kube/config.")] = None,
+    context_template: Annotated[str, Parameter(
+        help="Context name template: {account_id} {account_name} {role} {region} {cluster}.")
+    ] = DEFAULT_CONTEXT_TEMPLATE,
+    exec_: Annotated[Literal["ekstrio", "aws"], Parameter(
+        name="--exec", help="Exec plugin: `ekstrio token` (fast, cached) or `aws eks get-token` "
+        "with AWS_PROFILE from `ekstrio profiles`.")] = "ekstrio",
+    profile_template: Annotated[str, Parameter(
+        help="Profile name template used with --exec aws (same as `ekstrio profiles`).")
+    ] = DEFAULT_PROFILE_TEMPLATE,
+    prune: Annotated[bool, Parameter(
+        negative=(), help="Remove ekstrio's entries for clusters gone from accounts and regions "
+        "this scan completed.")] = False,
+    set_current: Annotated[str | None, Parameter(
+        help="Make this context the current one.")] = None,
+    dry_run: Annotated[bool, Parameter(
+        negative=(), help="Print a unified diff instead of writing.")] = False,
+) -> int:
+    """Write kubeconfig contexts for the clusters of the last scan.
+
+    One cluster, user and context per cluster and role; entries ekstrio did not write are never
+    touched. Running it twice with the same scan leaves the file byte-identical.
+    """
+    from ekstrio import kubeconfig_io
+    from ekstrio.kubeconfig import parse_inventory, reconcile
+
+    check_template(context_template)
+    env = os.environ
+    inventory = parse_inventory(kubeconfig_io.read_inventory(from_, env, sys.stdin.read))
+    spec = ExecSpec(kind="ekstrio", command=ekstrio_command())
+    if exec_ == "aws":
+        from ekstrio.profiles import profile_names_for
+
+        config_path = Path(env.get("AWS_CONFIG_FILE") or Path.home() / ".aws" / "config")
+        try:
+            config_text: str | None = config_path.read_text(encoding="utf-8")
+        except OSError:
+            config_text = None
+        spec = ExecSpec(kind="aws", command="aws", profile_names=profile_names_for(
+            inventory, profile_template, config_text))
+    path = kubeconfig_io.kubeconfig_path(kubeconfig, env)
+    plans: list[Plan] = []
+
+    def transform(old: str | None) -> str:
+        document = kubeconfig_io.load_yaml(old, path) if old is not None else None
+        plan = reconcile(document or {}, inventory, template=context_template, spec=spec,
+                         prune=prune, set_current=set_current)
+        plans.append(plan)
+        if old is not None and plan.document == document:
+            return old  # nothing to change: keep the bytes (and formatting) as they are
+        return kubeconfig_io.dump_yaml(plan.document)
+
+    result = kubeconfig_io.rewrite(path, transform, dry_run=dry_run)
+    plan = plans[-1]
+    out, err = sys.stdout, sys.stderr
+    if dry_run and result.diff:
+        out.write(result.diff)
+    for skipped in inventory.skipped:
+        err.write(f"skipped {skipped.account_id}/{skipped.region}/{skipped.cluster}: "
+                  f"{skipped.reason}\n")
+    verb = "would change" if dry_run else "wrote" if result.written else "unchanged"
+    err.write(f"kubeconfig {path}: {verb}; {len(plan.added)} added, {len(plan.updated)} "
+              f"updated, {len(plan.removed)} removed, {len(plan.kept)} kept, "
+              f"{len(inventory.skipped)} skipped\n")
+    return 0

@@ -1,0 +1,80 @@
+"""``ekstrio profiles``: AWS config profiles for every account and role of the last scan."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+from cyclopts import Parameter
+
+from ekstrio.errors import UsageError
+from ekstrio.profiles import DEFAULT_PROFILE_TEMPLATE
+
+
+def profiles(
+    *,
+    from_: Annotated[str | None, Parameter(
+        name="--from", help="Scan JSON to use (FILE, or - for stdin); default: the last scan.")
+    ] = None,
+    config_file: Annotated[Path | None, Parameter(
+        help="AWS config file; default: AWS_CONFIG_FILE, else ~/.aws/config.")] = None,
+    profile_template: Annotated[str, Parameter(
+        help="Profile name template: {account_id} {account_name} {role}.")
+    ] = DEFAULT_PROFILE_TEMPLATE,
+    region: Annotated[str | None, Parameter(
+        help="The profiles' default region; default: the SSO region.")] = None,
+    sso_session: Annotated[str | None, Parameter(
+        help="Write an [sso-session NAME] section (with --start-url and --sso-region) and "
+        "point the profiles at it.")] = None,
+    start_url: Annotated[str | None, Parameter(help="SSO start URL for --sso-session.")] = None,
+    sso_region: Annotated[str | None, Parameter(help="SSO region for --sso-session.")] = None,
+    prune: Annotated[bool, Parameter(
+        negative=(), help="Remove ekstrio's profiles for roles gone from accounts this scan "
+        "completed.")] = False,
+    dry_run: Annotated[bool, Parameter(
+        negative=(), help="Print a unified diff instead of writing.")] = False,
+) -> int:
+    """Write AWS config profiles for every account and role of the last scan.
+
+    They live in a block between ekstrio's marker comments; sections outside it are never
+    touched.
+    """
+    from ekstrio import kubeconfig_io
+    from ekstrio.kubeconfig import SsoRef, parse_inventory
+    from ekstrio.profiles import SessionSection, check_template, reconcile_profiles
+
+    check_template(profile_template)
+    env = os.environ
+    inventory = parse_inventory(kubeconfig_io.read_inventory(from_, env, sys.stdin.read))
+    session = None
+    sso = inventory.sso
+    if sso_session is not None:
+        url = start_url or (sso.start_url if sso else None)
+        sregion = sso_region or (sso.region if sso else None)
+        if not url or not sregion:
+            raise UsageError("--sso-session needs --start-url and --sso-region (the scan did "
+                             "not record them)")
+        session = SessionSection(sso_session, url, sregion)
+        sso = SsoRef(sso_session, url, sregion)
+    elif start_url or sso_region:
+        raise UsageError("--start-url and --sso-region go with --sso-session NAME")
+    path = (config_file.expanduser() if config_file else
+            Path(env.get("AWS_CONFIG_FILE") or Path.home() / ".aws" / "config").expanduser())
+    plans = []
+
+    def transform(old: str | None) -> str:
+        plan = reconcile_profiles(old, inventory, template=profile_template, region=region,
+                                  sso=sso, session_section=session, prune=prune)
+        plans.append(plan)
+        return plan.text
+
+    result = kubeconfig_io.rewrite(path, transform, dry_run=dry_run)
+    plan = plans[-1]
+    if dry_run and result.diff:
+        sys.stdout.write(result.diff)
+    verb = "would change" if dry_run else "wrote" if result.written else "unchanged"
+    sys.stderr.write(f"AWS config {path}: {verb}; {len(plan.added)} added, {len(plan.updated)} "
+                     f"updated, {len(plan.removed)} removed, {len(plan.kept)} kept\n")
+    return 0

@@ -1,0 +1,418 @@
+"""Reconcile ekstrio's entries in a kubeconfig document (pure: no I/O).
+
+One cluster, one user and one context entry per (cluster, role), all three with the same name,
+each marked as ekstrio's own by a kubeconfig extension::
+
+    extensions:
+    - name: ekstrio
+      extension: {managed-by: ekstrio, account-id: "…", region: …, cluster: …, role: …}
+
+The marker's identity (account, region, cluster, role) is what ties an entry to a cluster: an
+owned entry is updated (and renamed if its name changed) in place; new entries are appended in
+name order; entries without the marker are never changed, reordered or dropped, and unknown
+fields, top-level ones included, stay as they are.
+
+Names come from a template over ``{account_id} {account_name} {role} {region} {cluster}``. The
+default, ``{account_name}/{cluster}``, is made unique deterministically: names shared by several
+entries get ``@role``, then ``@region``, then ``@account_id`` appended, each only when that part
+differs inside the group; a name still taken by a foreign entry gets ``-2``, ``-3``, ….
+The same machinery names AWS config profiles (:mod:`ekstrio.profiles`).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import string
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ekstrio.errors import ConfigError, UsageError
+
+EXTENSION_NAME = "ekstrio"
+MANAGED_BY = "ekstrio"
+EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
+DEFAULT_CONTEXT_TEMPLATE = "{account_name}/{cluster}"
+PLACEHOLDERS = ("account_id", "account_name", "role", "region", "cluster")
+SECTIONS = ("clusters", "users", "contexts")
+_SECTION_BODY = {"clusters": "cluster", "users": "user", "contexts": "context"}
+# Characters kept in generated names; anything else (spaces above all) becomes "-" so that a
+# context can be named on a shell command line without quoting.
+_UNSAFE = re.compile(r"[^A-Za-z0-9._/@:+=-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One kubeconfig entry to write: a cluster seen through one role."""
+
+    account_id: str
+    account_name: str
+    region: str
+    cluster: str
+    role: str
+    arn: str
+    server: str
+    ca_data: str | None
+    cluster_id: str | None = None  # Outposts local clusters sign their id, not their name
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.account_id, self.region, self.cluster, self.role)
+
+    def fields(self) -> dict[str, str]:
+        return {"account_id": self.account_id, "account_name": self.account_name,
+                "role": self.role, "region": self.region, "cluster": self.cluster}
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedCluster:
+    account_id: str
+    region: str
+    cluster: str
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SsoRef:
+    """Which SSO sign-in the exec plugin uses (from the inventory's ``sso``)."""
+
+    session: str | None
+    start_url: str
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    targets: tuple[Target, ...]
+    skipped: tuple[SkippedCluster, ...]
+    completed: frozenset[tuple[str, str]]
+    seen: frozenset[tuple[str, str, str]]  # (account, region, cluster) of every cluster listed
+    sso: SsoRef | None
+    partition: str = "aws"
+
+
+@dataclass(frozen=True, slots=True)
+class ExecSpec:
+    """How users authenticate: ``ekstrio token`` (default) or ``aws eks get-token``."""
+
+    kind: str = "ekstrio"  # "ekstrio" | "aws"
+    command: str = "ekstrio"
+    profile_names: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (acct, role)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The reconciled document and what changed, for the command's report."""
+
+    document: dict[str, Any]
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    removed: tuple[str, ...]
+    kept: tuple[str, ...]  # owned entries left alone (not in this inventory, not pruned)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+# --- inventory ---------------------------------------------------------------------------------
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def parse_inventory(doc: Any) -> Inventory:
+    """Read the scan's JSON document (schema ``ekstrio.scan/v1``) into targets."""
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("clusters"), list):
+        raise ConfigError("the inventory is not an ekstrio scan document (no 'clusters' list)")
+    schema = doc.get("schema")
+    if schema is not None and not str(schema).startswith("ekstrio.scan/v1"):
+        raise ConfigError(f"unsupported inventory schema {schema!r}; run `ekstrio scan` again")
+    targets: list[Target] = []
+    skipped: list[SkippedCluster] = []
+    seen: set[tuple[str, str, str]] = set()
+    for item in doc["clusters"]:
+        if not isinstance(item, Mapping):
+            raise ConfigError("the inventory has a cluster record that is not an object")
+        account, region, name = (_text(item.get("account_id")), _text(item.get("region")),
+                                 _text(item.get("name")))
+        if not (account and region and name):
+            raise ConfigError("the inventory has a cluster without account_id, region or name")
+        seen.add((account, region, name))
+        endpoint = item.get("endpoint")
+        status = _text(item.get("status")) or "UNKNOWN"
+        if not endpoint:
+            skipped.append(SkippedCluster(account, region, name, status,
+                                          f"no endpoint (status {status})"))
+            continue
+        roles = [str(r) for r in item.get("roles") or []]
+        if not roles:
+            skipped.append(SkippedCluster(account, region, name, status, "no role to sign in with"))
+            continue
+        for role in roles:
+            targets.append(Target(
+                account_id=account, account_name=_text(item.get("account_name")) or account,
+                region=region, cluster=name, role=role,
+                arn=_text(item.get("arn")), server=str(endpoint),
+                ca_data=item.get("certificate_authority_data") or None,
+                cluster_id=item.get("outpost_id") or None,
+            ))
+    completed = frozenset(
+        (_text(c.get("account_id")), _text(c.get("region")))
+        for c in doc.get("completed") or [] if isinstance(c, Mapping))
+    sso_raw = doc.get("sso")
+    sso = None
+    if isinstance(sso_raw, Mapping) and (sso_raw.get("session") or sso_raw.get("start_url")):
+        sso = SsoRef(session=sso_raw.get("session") or None,
+                     start_url=_text(sso_raw.get("start_url")), region=_text(sso_raw.get("region")))
+    unique = {t.key: t for t in targets}  # a record listed twice must not make two entries
+    return Inventory(tuple(unique[k] for k in sorted(unique)), tuple(skipped), completed,
+                     frozenset(seen), sso, _text(doc.get("partition")) or "aws")
+
+
+# --- naming ------------------------------------------------------------------------------------
+
+def check_template(template: str) -> None:
+    """Raise UsageError unless ``template`` uses only the known placeholders (and one)."""
+    try:
+        names = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise UsageError(f"bad name template {template!r}: {exc}") from None
+    unknown = sorted({n for n in names if n not in PLACEHOLDERS})
+    if unknown:
+        raise UsageError(f"bad name template {template!r}: unknown placeholder "
+                         f"{{{unknown[0]}}}; use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
+    if not names:
+        raise UsageError(f"bad name template {template!r}: use at least one placeholder")
+
+
+def sanitize(name: str) -> str:
+    return _UNSAFE.sub("-", name).strip("-") or "-"
+
+
+def unique_names(
+    items: Sequence[Mapping[str, str]],
+    template: str,
+    disambiguators: Sequence[str],
+    taken: Iterable[str] = (),
+) -> list[str]:
+    """Render ``template`` for every item and make the names unique, deterministically.
+
+    Names shared by several items get ``@value`` for each disambiguator whose value differs
+    inside the group (in the given order, until unique); names in ``taken`` (foreign entries)
+    or still shared get ``-2``, ``-3``, … in the order of the items' values.
+    """
+    check_template(template)
+    names = [sanitize(template.format_map(dict(item))) for item in items]
+    for part in disambiguators:
+        groups: dict[str, list[int]] = {}
+        for i, name in enumerate(names):
+            groups.setdefault(name, []).append(i)
+        for members in groups.values():
+            if len(members) > 1 and len({items[i][part] for i in members}) > 1:
+                for i in members:
+                    names[i] = sanitize(f"{names[i]}@{items[i][part]}")
+    blocked = set(taken)
+    order = sorted(range(len(items)), key=lambda i: (names[i], sorted(items[i].items())))
+    final: list[str] = [""] * len(items)
+    used: set[str] = set()
+    for i in order:
+        candidate, n = names[i], 1
+        while candidate in blocked or candidate in used:
+            n += 1
+            candidate = f"{names[i]}-{n}"
+        used.add(candidate)
+        final[i] = candidate
+    return final
+
+
+# --- the document ------------------------------------------------------------------------------
+
+def empty_document() -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Config", "preferences": {},
+            "clusters": [], "users": [], "contexts": [], "current-context": ""}
+
+
+def validate_document(doc: Any) -> dict[str, Any]:
+    """The loaded YAML as a kubeconfig mapping, or ConfigError naming what is wrong."""
+    if doc is None:
+        return empty_document()
+    if not isinstance(doc, dict):
+        raise ConfigError("the kubeconfig is not a YAML mapping")
+    for section in SECTIONS:
+        entries = doc.get(section)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            raise ConfigError(f"the kubeconfig's {section!r} is not a list")
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                raise ConfigError(f"the kubeconfig's {section!r} has an entry without a name")
+    return doc
+
+
+def _marker(entry: Mapping[str, Any], section: str) -> tuple[str, str, str, str] | None:
+    """The identity of an ekstrio-owned entry, or None for a foreign one."""
+    body = entry.get(_SECTION_BODY[section])
+    if not isinstance(body, Mapping):
+        return None
+    for ext in body.get("extensions") or []:
+        if not isinstance(ext, Mapping) or ext.get("name") != EXTENSION_NAME:
+            continue
+        data = ext.get("extension")
+        if isinstance(data, Mapping) and data.get("managed-by") == MANAGED_BY:
+            return (_text(data.get("account-id")), _text(data.get("region")),
+                    _text(data.get("cluster")), _text(data.get("role")))
+    return None
+
+
+def _extension(t: Target) -> list[dict[str, Any]]:
+    return [{"name": EXTENSION_NAME, "extension": {
+        "managed-by": MANAGED_BY, "account-id": t.account_id, "account-name": t.account_name,
+        "region": t.region, "cluster": t.cluster, "role": t.role, "arn": t.arn}}]
+
+
+def exec_block(t: Target, sso: SsoRef | None, spec: ExecSpec) -> dict[str, Any]:
+    """The user's ``exec`` section: ``ekstrio token …`` or ``aws eks get-token …``."""
+    if spec.kind == "aws":
+        args = ["--region", t.region, "eks", "get-token"]
+        args += ["--cluster-id", t.cluster_id] if t.cluster_id else ["--cluster-name", t.cluster]
+        args += ["--output", "json"]
+        block: dict[str, Any] = {"apiVersion": EXEC_API_VERSION, "command": "aws", "args": args}
+        profile = spec.profile_names.get((t.account_id, t.role))
+        if profile:
+            block["env"] = [{"name": "AWS_PROFILE", "value": profile}]
+    else:
+        if sso is None:
+            raise ConfigError("the inventory does not say which SSO sign-in it used (no 'sso')")
+        args = ["token", "--cluster", t.cluster, "--region", t.region,
+                "--account", t.account_id, "--role", t.role]
+        if sso.session:
+            args += ["--sso-session", sso.session]
+        else:
+            args += ["--start-url", sso.start_url, "--sso-region", sso.region]
+        if t.cluster_id:
+            args += ["--cluster-id", t.cluster_id]
+        block = {"apiVersion": EXEC_API_VERSION, "command": spec.command, "args": args}
+    # client-go requires interactiveMode for v1 and honours it for v1beta1: the plugin never
+    # prompts (sign-in is `ekstrio login`), so kubectl need not hand it a terminal.
+    block["interactiveMode"] = "Never"
+    return block
+
+
+def _entries(t: Target, name: str, sso: SsoRef | None, spec: ExecSpec) -> dict[str, Any]:
+    cluster: dict[str, Any] = {"server": t.server}
+    if t.ca_data:
+        cluster["certificate-authority-data"] = t.ca_data
+    cluster["extensions"] = _extension(t)
+    return {
+        "clusters": {"name": name, "cluster": cluster},
+        "users": {"name": name, "user": {"exec": exec_block(t, sso, spec),
+                                         "extensions": _extension(t)}},
+        "contexts": {"name": name, "context": {"cluster": name, "user": name,
+                                               "extensions": _extension(t)}},
+    }
+
+
+def _merge_owned(old: Mapping[str, Any], new: dict[str, Any], section: str) -> dict[str, Any]:
+    """The new entry, keeping fields a user added to an owned entry (e.g. a context namespace)."""
+    body_key = _SECTION_BODY[section]
+    merged = {k: copy.deepcopy(v) for k, v in old.items() if k not in ("name", body_key)}
+    merged = {"name": new["name"], body_key: new[body_key], **merged}
+    old_body = old.get(body_key)
+    if isinstance(old_body, Mapping):
+        extra = {k: copy.deepcopy(v) for k, v in old_body.items()
+                 if k not in new[body_key] and k not in ("exec", "token", "auth-provider")}
+        merged[body_key] = {**new[body_key], **extra}
+    return merged
+
+
+def reconcile(
+    document: Mapping[str, Any],
+    inventory: Inventory,
+    *,
+    template: str = DEFAULT_CONTEXT_TEMPLATE,
+    spec: ExecSpec | None = None,
+    prune: bool = False,
+    set_current: str | None = None,
+) -> Plan:
+    """Return the kubeconfig with ekstrio's entries brought in line with ``inventory``.
+
+    ``document`` is not modified. Foreign entries keep their place and content; owned entries
+    are updated in place; new ones are appended sorted by name. With ``prune``, owned entries
+    whose cluster is gone are removed, but only for (account, region) pairs the scan completed.
+    """
+    spec = spec or ExecSpec()
+    doc = copy.deepcopy(dict(validate_document(dict(document) if document else None)))
+    for section in SECTIONS:
+        if doc.get(section) is None:
+            doc[section] = []
+
+    owned_names: dict[tuple[str, str, str, str], str] = {}
+    foreign: set[str] = set()
+    for section in SECTIONS:
+        for entry in doc[section]:
+            key = _marker(entry, section)
+            if key is None:
+                foreign.add(entry["name"])
+            else:
+                owned_names.setdefault(key, entry["name"])
+
+    targets = list(inventory.targets)
+    names = unique_names([t.fields() for t in targets], template,
+                         ("role", "region", "account_id"), taken=foreign)
+    wanted = {t.key: (t, n) for t, n in zip(targets, names, strict=True)}
+
+    # A cluster listed without an endpoint (CREATING, UPDATING…) is not gone: keep its entries.
+    not_ready = {(s.account_id, s.region, s.cluster) for s in inventory.skipped}
+
+    def gone(key: tuple[str, str, str, str]) -> bool:
+        account, region, cluster, _role = key
+        return (prune and (account, region) in inventory.completed
+                and key not in wanted and (account, region, cluster) not in not_ready)
+
+    changed: set[tuple[str, str, str, str]] = set()
+    placed: set[tuple[str, tuple[str, str, str, str]]] = set()
+    for section in SECTIONS:
+        result: list[Any] = []
+        for entry in doc[section]:
+            key = _marker(entry, section)
+            if key is None:
+                result.append(entry)
+            elif key in wanted and (section, key) not in placed:
+                t, name = wanted[key]
+                new = _merge_owned(entry, _entries(t, name, inventory.sso, spec)[section], section)
+                if new != entry:
+                    changed.add(key)
+                result.append(new)
+                placed.add((section, key))
+            elif key in wanted or gone(key):
+                changed.add(key)  # a duplicate of an owned entry, or a pruned one: dropped
+            else:
+                result.append(entry)
+        result.extend(entry for _, entry in sorted(
+            (name, _entries(t, name, inventory.sso, spec)[section])
+            for key, (t, name) in wanted.items() if (section, key) not in placed))
+        doc[section] = result
+
+    added = {name for key, (_, name) in wanted.items() if key not in owned_names}
+    updated = {name for key, (_, name) in wanted.items() if key in owned_names and key in changed}
+    removed = {name for key, name in owned_names.items() if key not in wanted and gone(key)}
+    kept = {name for key, name in owned_names.items() if key not in wanted and not gone(key)}
+    renames = {owned_names[key]: name for key, (_, name) in wanted.items()
+               if key in owned_names and owned_names[key] != name}
+
+    if set_current is not None:
+        context_names = {c["name"] for c in doc["contexts"]}
+        if set_current not in context_names:
+            raise UsageError(f"--set-current {set_current!r}: no such context in the kubeconfig")
+        doc["current-context"] = set_current
+    elif doc.get("current-context") in renames:
+        doc["current-context"] = renames[doc["current-context"]]
+    elif doc.get("current-context") in removed:
+        # Pointing at a pruned context would break kubectl; clear it rather than guess.
+        doc["current-context"] = ""
+    return Plan(doc, tuple(sorted(added)), tuple(sorted(updated)), tuple(sorted(removed)),
+                tuple(sorted(kept)))
