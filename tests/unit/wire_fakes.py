@@ -1,0 +1,80 @@
+"""Shared pieces for the aws/ wire-layer tests: credentials, a transport, stamina control."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import stamina
+import trio
+from botocore.loaders import Loader
+
+from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport
+from ekstrio.model import RoleCredentials
+
+CREDS = RoleCredentials(
+    access_key_id="ASIATESTACCESSKEY01",
+    secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    session_token="FwoGZXIvYXdzEXAMPLE/session+token==",
+    expiration=datetime(2030, 1, 1, tzinfo=UTC),
+)
+
+# No backoff, one attempt: error-mapping tests see the first answer as it is.
+ONE_SHOT = CallPolicy(call_timeout=30.0, attempts=1, backoff_initial=0.0, backoff_max=0.0,
+                      backoff_jitter=0.0)
+
+
+@contextmanager
+def live_stamina() -> Iterator[None]:
+    """Retries on and stamina's test mode off, whatever another test or plugin
+    set globally; both restored afterwards. Our retry tests need the real
+    backoff (trio's autojump clock makes it free) and the real attempt count."""
+    was_active = stamina.is_active()
+    stamina.set_active(True)
+    try:
+        with stamina.set_testing(False):
+            yield
+    finally:
+        stamina.set_active(was_active)
+
+
+def make_transport(
+    client: httpx.AsyncClient,
+    *,
+    policy: CallPolicy = ONE_SHOT,
+    rates: RateLimits | None = None,
+    in_flight: int = 100,
+) -> Transport:
+    return Transport(
+        client,
+        limiter=trio.CapacityLimiter(in_flight),
+        rates=rates or RateLimits(default_rate=math.inf),
+        policy=policy,
+        stats=CallStats(),
+    )
+
+
+def model_errors(service: str, operation: str) -> list[tuple[str, int]]:
+    """(error shape name, HTTP status) for every error botocore's model names for an operation."""
+    model: dict[str, Any] = Loader().load_service_model(service, "service-2")
+    shapes = model["shapes"]
+    return [
+        (ref["shape"], shapes[ref["shape"]]["error"]["httpStatusCode"])
+        for ref in model["operations"][operation].get("errors", [])
+    ]
+
+
+def aws_error(
+    code: str, status: int, message: str = "boom", headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """An error answer shaped like AWS rest-json: x-amzn-ErrorType + JSON body."""
+    return httpx.Response(
+        status,
+        headers={"x-amzn-ErrorType": f"{code}:http://internal.amazon.com/coral/x/",
+                 "x-amzn-RequestId": "req-123", **(headers or {})},
+        json={"message": message, "__type": f"com.amazonaws.x#{code}"},
+    )
