@@ -164,6 +164,10 @@ class _Scan:
         self.request = request
         self.api = api
         self.collector = collector
+        self._disabled_regions: dict[str, set[str]] = {}
+
+    def _disabled(self, account: Account) -> set[str]:
+        return self._disabled_regions.setdefault(account.account_id, set())
 
     # ``collector.pending`` says what each unfinished account/region is doing. Entries are
     # removed only when the work ends normally, never in a ``finally``: after a deadline or
@@ -212,11 +216,24 @@ class _Scan:
             creds = _Creds(self.api, account.account_id)
             usable = await self.usable_roles(account, candidates, creds, send)
             del pending[key]
+            denied: dict[str, list[str]] = {}
             if usable:
                 async with trio.open_nursery() as nursery:
                     for region in self.request.regions:
-                        nursery.start_soon(self.region, account, region, usable, creds,
+                        nursery.start_soon(self.region, account, region, usable, creds, denied,
                                            send.clone())
+            if denied:
+                # EKS refused every role: the person has no EKS access there. That is a
+                # fact to report, not a failure to retry, so it is "skipped" (exit 0).
+                # One record for the account when it holds in every region it tried.
+                tried = sorted({role for roles in denied.values() for role in roles})
+                reason = f"EKS denied every role (tried {', '.join(tried)})"
+                attempted = [r for r in self.request.regions if r not in self._disabled(account)]
+                if set(denied) >= set(attempted):
+                    await send.send(Skipped(account.account_id, None, reason))
+                else:
+                    for region in sorted(denied):
+                        await send.send(Skipped(account.account_id, region, reason))
             await send.send(AccountDone(account))
 
     async def usable_roles(
@@ -258,6 +275,7 @@ class _Scan:
         region: str,
         candidates: list[str],
         creds: _Creds,
+        denied_regions: dict[str, list[str]],
         send: trio.MemorySendChannel[Record],
     ) -> None:
         pending = self.collector.pending
@@ -276,6 +294,7 @@ class _Scan:
                 outcome = await self.role_in_region(account, region, role, got, found, failures)
                 if outcome == "disabled":
                     del pending[key]
+                    self._disabled(account).add(region)
                     await send.send(Skipped(account.account_id, region, "region not enabled"))
                     return
                 if outcome == "denied":
@@ -289,10 +308,7 @@ class _Scan:
             for cluster in sorted(found.values(), key=lambda c: c.name):
                 await send.send(cluster)
             if not listed_any and not failures:
-                tried = ", ".join(denied) or "none had credentials"
-                failures.append(ScanError(account.account_id, account.name, region, None,
-                                          "list_clusters", "AccessDeniedException",
-                                          f"EKS denied every role (tried {tried})"))
+                denied_regions[region] = denied
             for failure in failures:
                 await send.send(failure)
             if listed_any:

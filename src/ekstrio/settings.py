@@ -39,8 +39,6 @@ class Preset:
     """EKS requests per second, per account and region."""
     call_timeout: float = 15.0
     """Seconds for one attempt of one call."""
-    connect_timeout: float = 5.0
-    """Seconds to open a connection (within ``call_timeout``)."""
     attempts: int = 4
     """Tries per call, the first included."""
     backoff_initial: float = 0.2
@@ -67,7 +65,6 @@ _KEY_TYPES: dict[str, tuple[type, ...]] = {
     "portal_rps": (int, float),
     "eks_rps": (int, float),
     "call_timeout": (int, float),
-    "connect_timeout": (int, float),
     "attempts": (int,),
     "backoff_initial": (int, float),
     "backoff_max": (int, float),
@@ -133,7 +130,8 @@ def parse_preset(
         value = data[key]
         # bool is an int subclass; "workers = true" is a mistake, not 1.
         if isinstance(value, bool) or not isinstance(value, types):
-            kind = {(str,): "a string", (int,): "an integer"}.get(types, "a number")
+            kinds: dict[tuple[type, ...], str] = {(str,): "a string", (int,): "an integer"}
+            kind = kinds.get(types, "a number")
             raise ConfigError(f"preset {source}: {key} must be {kind}, not {value!r}")
         values[key] = float(value) if float in types else value  # type: ignore[arg-type]
     if "scan_timeout" in values:
@@ -151,7 +149,6 @@ def validate(preset: Preset) -> None:
         (preset.portal_rps > 0, "portal_rps must be above 0"),
         (preset.eks_rps > 0, "eks_rps must be above 0"),
         (preset.call_timeout > 0, "call_timeout must be above 0"),
-        (preset.connect_timeout > 0, "connect_timeout must be above 0"),
         (preset.attempts >= 1, "attempts must be at least 1"),
         (preset.backoff_initial >= 0, "backoff_initial must not be negative"),
         (preset.backoff_max >= preset.backoff_initial, "backoff_max must be ≥ backoff_initial"),

@@ -1,0 +1,205 @@
+"""What a scan leaves on disk: the last inventory, and the account/role lists with a TTL.
+
+Both live in ``$XDG_CACHE_HOME/ekstrio`` (default ``~/.cache/ekstrio``) and are written
+atomically (0600: they name every account a person can reach). Neither holds a secret:
+role credentials live in the AWS CLI's cache (:mod:`ekstrio.aws.token_cache`).
+
+- ``inventory.json``: the scan's JSON document (docs/output.md); ``ekstrio kubeconfig``
+  and ``ekstrio scan --cached`` read it, ``scan --diff`` compares against it.
+- ``lists-<sha1>.json``: ListAccounts and ListAccountRoles answers of one SSO session,
+  reused for ``ttl`` seconds so a warm scan skips most portal calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ekstrio.errors import ConfigError
+from ekstrio.fileio import atomic_write
+from ekstrio.model import Account, SsoSession
+
+SCHEMA = "ekstrio.scan/v1"
+LISTS_SCHEMA = "ekstrio.lists/v1"
+DEFAULT_LIST_TTL = 3600.0
+
+# Fields whose change makes a cluster "changed" in --diff.
+DIFF_FIELDS = (
+    "status", "version", "platform_version", "endpoint", "certificate_authority_data",
+    "roles", "tags", "authentication_mode", "arn",
+)
+
+
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".cache")
+    return Path(base) / "ekstrio"
+
+
+def inventory_path(env: Mapping[str, str] | None = None) -> Path:
+    return cache_dir(env) / "inventory.json"
+
+
+def _dump(doc: Mapping[str, Any]) -> bytes:
+    return (json.dumps(doc, indent=2, sort_keys=False) + "\n").encode()
+
+
+def save_inventory(doc: Mapping[str, Any], path: Path | None = None) -> Path:
+    path = path or inventory_path()
+    atomic_write(path, _dump(doc), mode=0o600)
+    return path
+
+
+def load_inventory(path: Path | None = None) -> dict[str, Any]:
+    """The saved inventory; ConfigError (one line) when missing or not an ekstrio scan."""
+    path = path or inventory_path()
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"no saved inventory at {path}: run `ekstrio scan` first") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the inventory {path}: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise ConfigError(f"{path} is not an ekstrio scan document (schema {SCHEMA})")
+    return doc
+
+
+def load_previous(path: Path | None = None) -> dict[str, Any] | None:
+    """The saved inventory, or None if there is none (first scan) or it is unreadable."""
+    try:
+        return load_inventory(path)
+    except ConfigError:
+        return None
+
+
+# --- diff --------------------------------------------------------------------------------
+
+
+ClusterKey = tuple[str, str, str]
+
+
+def _key(cluster: Mapping[str, Any]) -> ClusterKey:
+    return (str(cluster.get("account_id")), str(cluster.get("region")), str(cluster.get("name")))
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    key: ClusterKey
+    fields: tuple[str, ...]
+    before: Mapping[str, Any] = field(repr=False)
+    after: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryDiff:
+    added: tuple[Mapping[str, Any], ...]
+    removed: tuple[Mapping[str, Any], ...]
+    changed: tuple[Change, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    def to_json(self) -> dict[str, Any]:
+        def ident(c: Mapping[str, Any]) -> dict[str, Any]:
+            return {k: c.get(k) for k in ("account_id", "account_name", "region", "name")}
+
+        return {
+            "added": [ident(c) for c in self.added],
+            "removed": [ident(c) for c in self.removed],
+            "changed": [
+                {**ident(ch.after), "fields": {
+                    f: {"before": ch.before.get(f), "after": ch.after.get(f)} for f in ch.fields
+                    if f != "certificate_authority_data"
+                } | ({"certificate_authority_data": {"before": "…", "after": "…"}}
+                     if "certificate_authority_data" in ch.fields else {})}
+                for ch in self.changed
+            ],
+        }
+
+
+def diff_inventories(old: Mapping[str, Any], new: Mapping[str, Any]) -> InventoryDiff:
+    """Clusters added, removed and changed from ``old`` to ``new``.
+
+    A cluster counts as removed only if ``new`` read its account/region to the end
+    (``completed``): a region that failed or was cut short this time proves nothing.
+    """
+    before = {_key(c): c for c in old.get("clusters", [])}
+    after = {_key(c): c for c in new.get("clusters", [])}
+    completed = {(str(p.get("account_id")), str(p.get("region")))
+                 for p in new.get("completed", [])}
+    added = tuple(after[k] for k in sorted(after.keys() - before.keys()))
+    removed = tuple(before[k] for k in sorted(before.keys() - after.keys())
+                    if (k[0], k[1]) in completed)
+    changed = []
+    for key in sorted(before.keys() & after.keys()):
+        fields = tuple(f for f in DIFF_FIELDS if before[key].get(f) != after[key].get(f))
+        if fields:
+            changed.append(Change(key, fields, before[key], after[key]))
+    return InventoryDiff(added, removed, tuple(changed))
+
+
+# --- account and role lists --------------------------------------------------------------
+
+
+def lists_path(session: SsoSession, env: Mapping[str, str] | None = None) -> Path:
+    digest = hashlib.sha1(session.cache_key.encode(), usedforsecurity=False).hexdigest()
+    return cache_dir(env) / f"lists-{digest}.json"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLists:
+    """ListAccounts and (some) ListAccountRoles answers, as of ``saved_at`` (epoch s)."""
+
+    accounts: tuple[Account, ...]
+    roles: Mapping[str, tuple[str, ...]]
+    saved_at: float
+
+
+def load_lists(
+    session: SsoSession, *, ttl: float = DEFAULT_LIST_TTL, now: float | None = None,
+    path: Path | None = None,
+) -> AccountLists | None:
+    """The cached lists if younger than ``ttl`` seconds and of this session; else None."""
+    path = path or lists_path(session)
+    try:
+        doc = json.loads(path.read_text())
+        if doc.get("schema") != LISTS_SCHEMA or doc.get("start_url") != session.start_url:
+            return None
+        saved_at = float(doc["saved_at"])
+        accounts = tuple(Account(str(a["accountId"]), str(a["accountName"]),
+                                 str(a.get("emailAddress", ""))) for a in doc["accounts"])
+        roles = {str(k): tuple(str(r) for r in v) for k, v in doc["roles"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # absent or damaged: the cache is only an optimisation
+    current = time.time() if now is None else now
+    if not 0 <= current - saved_at < ttl:
+        return None
+    return AccountLists(accounts, roles, saved_at)
+
+
+def save_lists(
+    session: SsoSession,
+    accounts: Sequence[Account],
+    roles: Mapping[str, Sequence[str]],
+    *,
+    now: float | None = None,
+    path: Path | None = None,
+) -> Path:
+    path = path or lists_path(session)
+    doc = {
+        "schema": LISTS_SCHEMA,
+        "start_url": session.start_url,
+        "saved_at": time.time() if now is None else now,
+        "accounts": [{"accountId": a.account_id, "accountName": a.name,
+                      "emailAddress": a.email} for a in accounts],
+        "roles": {k: list(v) for k, v in sorted(roles.items())},
+    }
+    atomic_write(path, _dump(doc), mode=0o600)
+    return path
