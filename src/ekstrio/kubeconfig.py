@@ -205,7 +205,10 @@ def unique_names(
     or still shared get ``-2``, ``-3``, … in the order of the items' values.
     """
     check_template(template)
-    names = [sanitize(template.format_map(dict(item))) for item in items]
+    try:
+        names = [sanitize(template.format_map(dict(item))) for item in items]
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise UsageError(f"bad name template {template!r}: {exc!r}") from None
     for part in disambiguators:
         groups: dict[str, list[int]] = {}
         for i, name in enumerate(names):

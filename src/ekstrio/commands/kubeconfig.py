@@ -26,7 +26,8 @@ def ekstrio_command(argv0: str | None = None) -> str:
 def kubeconfig(
     *,
     from_: Annotated[str | None, Parameter(
-        name="--from", help="Scan JSON to use (FILE, or - for stdin); default: the last scan.")
+        name="--from", allow_leading_hyphen=True,
+        help="Scan JSON to use (FILE, or - for stdin); default: the last scan.")
     ] = None,
     kubeconfig: Annotated[Path | None, Parameter(
         help="File to write; default: first path in KUBECONFIG, else ~/.kube/config.")] = None,

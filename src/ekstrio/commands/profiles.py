@@ -16,7 +16,8 @@ from ekstrio.profiles import DEFAULT_PROFILE_TEMPLATE
 def profiles(
     *,
     from_: Annotated[str | None, Parameter(
-        name="--from", help="Scan JSON to use (FILE, or - for stdin); default: the last scan.")
+        name="--from", allow_leading_hyphen=True,
+        help="Scan JSON to use (FILE, or - for stdin); default: the last scan.")
     ] = None,
     config_file: Annotated[Path | None, Parameter(
         help="AWS config file; default: AWS_CONFIG_FILE, else ~/.aws/config.")] = None,

@@ -1,0 +1,161 @@
+"""AWS config profiles: the owned block, names, prune, sso-session, foreign sections untouched."""
+
+from __future__ import annotations
+
+import configparser
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ekstrio import cli
+from ekstrio.errors import ConfigError, UsageError
+from ekstrio.kubeconfig import Inventory, parse_inventory
+from ekstrio.profiles import (
+    BEGIN,
+    END,
+    SessionSection,
+    profile_names_for,
+    reconcile_profiles,
+)
+
+SSO = {"session": "corp", "start_url": "https://d-1.awsapps.com/start", "region": "us-east-1"}
+USER_TEXT = """\
+[default]
+region = eu-west-1
+
+# my own profile, hand-written
+[profile mine]
+sso_session = corp
+sso_account_id = 999999999999
+sso_role_name = Admin
+"""
+
+
+def _cluster(account: str, name: str, roles: list[str], cluster: str = "c") -> dict[str, Any]:
+    return {"account_id": account, "account_name": name, "roles": roles, "region": "eu-west-1",
+            "name": cluster, "arn": "x", "endpoint": "https://e", "certificate_authority_data": "d",
+            "status": "ACTIVE"}
+
+
+def inv(*clusters: dict[str, Any], completed: list[tuple[str, str]] | None = None,
+        sso: dict[str, Any] | None = SSO) -> Inventory:
+    return parse_inventory({"schema": "ekstrio.scan/v1", "sso": sso, "clusters": list(clusters),
+                            "completed": [{"account_id": a, "region": r}
+                                          for a, r in completed or []]})
+
+
+def parse(text: str) -> configparser.RawConfigParser:
+    parser = configparser.RawConfigParser()  # what botocore uses; refuses duplicate sections
+    parser.read_string(text)
+    return parser
+
+
+def test_block_appended_after_user_sections_which_stay_byte_for_byte() -> None:
+    plan = reconcile_profiles(USER_TEXT, inv(_cluster("111122223333", "prod", ["Admin", "RO"])))
+    assert plan.text.startswith(USER_TEXT + "\n" + BEGIN + "\n")
+    assert plan.text.endswith(END + "\n")
+    cfg = parse(plan.text)
+    assert dict(cfg["profile prod.Admin"]) == {
+        "sso_session": "corp", "sso_account_id": "111122223333", "sso_role_name": "Admin",
+        "region": "us-east-1"}
+    assert cfg["profile prod.RO"]["sso_role_name"] == "RO"
+    assert plan.added == ("prod.Admin", "prod.RO")
+
+
+def test_second_run_is_identical_and_block_is_replaced_in_place() -> None:
+    inventory = inv(_cluster("111122223333", "prod", ["Admin"]))
+    first = reconcile_profiles(USER_TEXT, inventory).text
+    tail = "\n[profile after]\nregion = x\n"
+    again = reconcile_profiles(first + tail, inventory)
+    assert again.text == first + tail
+    assert again.added == again.updated == again.removed == ()
+
+
+def test_same_account_name_and_foreign_collisions() -> None:
+    inventory = inv(_cluster("111122223333", "prod", ["Admin"]),
+                    _cluster("444455556666", "prod", ["Admin"]),
+                    _cluster("777788889999", "mine", ["x"]))
+    text = reconcile_profiles(USER_TEXT.replace("[profile mine]", "[profile mine.x]"),
+                              inventory).text
+    names = set(parse(text).sections())
+    assert {"profile prod.Admin@111122223333", "profile prod.Admin@444455556666",
+            "profile mine.x", "profile mine.x-2"} <= names
+
+
+def test_prune_only_for_accounts_the_scan_completed() -> None:
+    both = inv(_cluster("111122223333", "prod", ["Admin", "RO"]),
+               _cluster("444455556666", "dev", ["Admin"]))
+    text = reconcile_profiles(None, both).text
+    later = inv(_cluster("111122223333", "prod", ["Admin"]),
+                completed=[("111122223333", "eu-west-1")])
+    kept = reconcile_profiles(text, later)
+    assert kept.removed == ()
+    assert set(kept.kept) == {"prod.RO", "dev.Admin"}
+    pruned = reconcile_profiles(text, later, prune=True)
+    assert pruned.removed == ("prod.RO",)
+    assert pruned.kept == ("dev.Admin",)
+    assert set(parse(pruned.text).sections()) == {"profile prod.Admin", "profile dev.Admin"}
+
+
+def test_sso_session_section_from_the_command_line() -> None:
+    section = SessionSection("corp", "https://d-1.awsapps.com/start", "us-east-1")
+    text = reconcile_profiles(None, inv(_cluster("1", "a", ["R"])), session_section=section).text
+    cfg = parse(text)
+    assert dict(cfg["sso-session corp"]) == {
+        "sso_start_url": "https://d-1.awsapps.com/start", "sso_region": "us-east-1",
+        "sso_registration_scopes": "sso:account:access"}
+    # Kept on later runs without the flag; never duplicated if the user has their own.
+    assert "sso-session corp" in parse(reconcile_profiles(text, inv(
+        _cluster("1", "a", ["R"]))).text).sections()
+    own = "[sso-session corp]\nsso_start_url = https://mine\nsso_region = eu-west-1\n"
+    parse(reconcile_profiles(own, inv(_cluster("1", "a", ["R"])), session_section=section).text)
+
+
+def test_legacy_start_url_profiles() -> None:
+    text = reconcile_profiles(None, inv(_cluster("1", "a", ["R"]), sso={
+        "session": None, "start_url": "https://x/start", "region": "eu-central-1"})).text
+    assert dict(parse(text)["profile a.R"]) == {
+        "sso_start_url": "https://x/start", "sso_region": "eu-central-1",
+        "sso_account_id": "1", "sso_role_name": "R", "region": "eu-central-1"}
+
+
+@pytest.mark.parametrize("text", [f"{BEGIN}\n", f"{END}\n{BEGIN}\n",
+                                  f"{BEGIN}\n{END}\n{BEGIN}\n{END}\n"])
+def test_damaged_markers_are_config_errors(text: str) -> None:
+    with pytest.raises(ConfigError, match="markers"):
+        reconcile_profiles(text, inv(_cluster("1", "a", ["R"])))
+
+
+def test_template_placeholders_are_checked() -> None:
+    with pytest.raises(UsageError, match="profile template"):
+        reconcile_profiles(None, inv(_cluster("1", "a", ["R"])), template="{cluster}")
+
+
+def test_profile_names_match_what_profiles_writes() -> None:
+    inventory = inv(_cluster("1", "a", ["R"]))
+    text = USER_TEXT.replace("[profile mine]", "[profile a.R]")
+    names = profile_names_for(inventory, config_text=text)
+    assert names == {("1", "R"): "a.R-2"}
+    assert "profile a.R-2" in parse(reconcile_profiles(text, inventory).text).sections()
+
+
+def test_command_writes_aws_config_with_backup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "aws" / "config"
+    config.parent.mkdir()
+    config.write_text(USER_TEXT)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    source = tmp_path / "inv.json"
+    source.write_text(json.dumps({"schema": "ekstrio.scan/v1", "sso": SSO,
+                                  "clusters": [_cluster("1", "a", ["R"])]}))
+    assert cli.run(["profiles", "--from", str(source), "--dry-run"]) == 0
+    assert "+[profile a.R]" in capsys.readouterr().out
+    assert config.read_text() == USER_TEXT
+    assert cli.run(["profiles", "--from", str(source), "--sso-session", "corp", "--start-url",
+                    "https://d-1.awsapps.com/start", "--sso-region", "us-east-1"]) == 0
+    assert (tmp_path / "aws" / "config.ekstrio.bak").read_text() == USER_TEXT
+    assert {"sso-session corp", "profile a.R", "profile mine"} <= set(
+        parse(config.read_text()).sections())
+    assert cli.run(["profiles", "--from", str(source), "--start-url", "https://x"]) == 2
