@@ -163,7 +163,7 @@ def test_foreign_entries_and_unknown_fields_are_kept_in_place() -> None:
     original = copy.deepcopy(FOREIGN)
     plan = reconcile(FOREIGN, inventory(cluster()), prune=True)
     doc = plan.document
-    assert FOREIGN == original  # input not modified
+    assert original == FOREIGN  # input not modified
     for section in ("clusters", "users", "contexts"):
         assert doc[section][0] == FOREIGN[section][0]
         assert names(doc, section) == ["minikube", "prod/web"]
