@@ -62,6 +62,11 @@ class ClusterFilter:
     name_regex: str | None = None
     tags: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def narrows_clusters(self) -> bool:
+        """Whether some clusters of a scanned region may be left out on purpose."""
+        return self.name_regex is not None or bool(self.tags)
+
     def account_selected(self, account: Account) -> bool:
         if self.accounts and not any(_account_matches(account, p) for p in self.accounts):
             return False

@@ -312,7 +312,10 @@ class _Scan:
             for failure in failures:
                 await send.send(failure)
             if listed_any:
-                await send.send(RegionDone(account.account_id, region, complete and not failures))
+                # With a name or tag filter, an absent cluster may just be filtered out, so
+                # the region does not count as completed (kubeconfig --prune trusts it).
+                whole = complete and not failures and not self.request.filter.narrows_clusters
+                await send.send(RegionDone(account.account_id, region, whole))
 
     async def role_in_region(
         self,
