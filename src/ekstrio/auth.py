@@ -70,6 +70,8 @@ BROWSER_WAIT_S = 600.0
 # One loopback connection may take this long to send its request line; a
 # browser's idle pre-connect must not hold the callback server.
 CALLBACK_READ_S = 10.0
+# After the callback, how long to let a still-running browser launcher finish.
+OPENER_GRACE_S = 5.0
 
 
 def _utc_now() -> datetime:
@@ -316,9 +318,10 @@ def _save_login(
 Opener = Callable[[str], object]
 
 
-async def _open(url: str, opener: Opener) -> None:
+async def _open(url: str, opener: Opener | None) -> None:
+    # Looked up now, not at import, so that tests can stand in for the browser.
     # webbrowser.open may block (it can start a process and wait for it).
-    await trio.to_thread.run_sync(opener, url, abandon_on_cancel=True)
+    await trio.to_thread.run_sync(opener or webbrowser.open, url, abandon_on_cancel=True)
 
 
 # -- sign-in: authorization code + PKCE --------------------------------------------------------
@@ -434,7 +437,7 @@ async def login_pkce(
     endpoint: Endpoint,
     stderr: TextIO,
     open_browser: bool = True,
-    opener: Opener = webbrowser.open,
+    opener: Opener | None = None,
     cache_dir: Path | None = None,
     now: Callable[[], datetime] = _utc_now,
     hint: str | None = None,
@@ -451,24 +454,38 @@ async def login_pkce(
                              redirect_uri=redirect_uri, state=state,
                              challenge=oidc.code_challenge(verifier),
                              scopes=session.scopes or oidc.DEFAULT_SCOPES)
+    result: CallbackResult | None = None
     try:
-        if open_browser:
-            print(f"Opening the sign-in page in your browser. If it does not open, visit:\n"
-                  f"  {url}", file=stderr)
-            await _open(url, opener)
-        else:
-            print(f"Open this URL in a browser on this machine to sign in:\n  {url}",
-                  file=stderr)
-        print("Waiting for the browser to finish signing in…", file=stderr)
-        result: CallbackResult | None = None
         with trio.move_on_after(BROWSER_WAIT_S):
-            result = await wait_for_callback(listeners, state)
-        if result is None:
-            raise AuthError(f"the browser did not come back within {BROWSER_WAIT_S:.0f} s; "
-                            f"run: {again}")
+            async with trio.open_nursery() as nursery:
+                opened = trio.Event()
+
+                async def serve() -> None:
+                    nonlocal result
+                    result = await wait_for_callback(listeners, state)
+                    # Let the browser launcher return (it normally has), but do
+                    # not hang on one that blocks until the browser exits.
+                    with trio.move_on_after(OPENER_GRACE_S):
+                        await opened.wait()
+                    nursery.cancel_scope.cancel()
+
+                # Serve first: the browser may come back before webbrowser.open returns.
+                nursery.start_soon(serve)
+                if open_browser:
+                    print(f"Opening the sign-in page in your browser. If it does not open, "
+                          f"visit:\n  {url}", file=stderr)
+                    await _open(url, opener)
+                else:
+                    print(f"Open this URL in a browser on this machine to sign in:\n  {url}",
+                          file=stderr)
+                opened.set()
+                print("Waiting for the browser to finish signing in…", file=stderr)
     finally:
         for listener in listeners:
             await listener.aclose()
+    if result is None:
+        raise AuthError(f"the browser did not come back within {BROWSER_WAIT_S:.0f} s; "
+                        f"run: {again}")
     if result.error:
         detail = f" ({result.error_description})" if result.error_description else ""
         if result.error == "access_denied":
@@ -502,7 +519,7 @@ async def login_device(
     endpoint: Endpoint,
     stderr: TextIO,
     open_browser: bool = True,
-    opener: Opener = webbrowser.open,
+    opener: Opener | None = None,
     cache_dir: Path | None = None,
     now: Callable[[], datetime] = _utc_now,
     hint: str | None = None,

@@ -1,0 +1,174 @@
+"""``ekstrio login`` and ``ekstrio logout``: IAM Identity Center sign-in, AWS CLI compatible."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+from cyclopts import Parameter
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from contextlib import AbstractAsyncContextManager
+
+    from ekstrio.aws.transport import Transport
+
+
+def _transport(ca_bundle: str | None) -> AbstractAsyncContextManager[Transport]:
+    import contextlib
+
+    import trio
+
+    from ekstrio.aws.transport import (
+        CallPolicy,
+        CallStats,
+        RateLimits,
+        Transport,
+        make_http_client,
+    )
+
+    @contextlib.asynccontextmanager
+    async def opened() -> AsyncIterator[Transport]:
+        async with make_http_client(ca_bundle=ca_bundle) as client:
+            # Sign-in makes a handful of calls; polling sets its own pace.
+            yield Transport(client, limiter=trio.CapacityLimiter(4),
+                            rates=RateLimits(default_rate=float("inf")),
+                            policy=CallPolicy(call_timeout=30.0, attempts=3),
+                            stats=CallStats())
+
+    return opened()
+
+
+def _say(text: str) -> None:
+    # Results go to stdout; prompts and codes went to stderr during the flow.
+    sys.stdout.write(text + "\n")
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def login(
+    *,
+    profile: Annotated[str | None, Parameter(group="Session")] = None,
+    sso_session: Annotated[str | None, Parameter(group="Session")] = None,
+    start_url: Annotated[str | None, Parameter(group="Session")] = None,
+    sso_region: Annotated[str | None, Parameter(group="Session")] = None,
+    device_code: Annotated[bool, Parameter(negative=())] = False,
+    no_browser: Annotated[bool, Parameter(negative=())] = False,
+) -> int:
+    """Sign in to IAM Identity Center and cache the token where the AWS CLI keeps it.
+
+    Uses the authorization-code flow with PKCE: your browser opens the sign-in page and
+    comes back to ekstrio on 127.0.0.1. Over SSH or without a display, and with
+    --device-code, it uses the device-code flow instead: open the link shown and enter the
+    code. The token goes to ~/.aws/sso/cache (the AWS CLI and SDKs use it too). Exit status:
+    0 signed in, 2 configuration or usage error, 3 sign-in denied or not completed.
+
+    Parameters
+    ----------
+    profile
+        AWS config profile whose SSO settings to use (default: AWS_PROFILE, else the only
+        sso-session).
+    sso_session
+        Name of an [sso-session NAME] section in ~/.aws/config.
+    start_url
+        IAM Identity Center start URL, without any config file (needs --sso-region).
+    sso_region
+        Region of IAM Identity Center, with --start-url.
+    device_code
+        Use the device-code flow (sign in on any device by entering a code).
+    no_browser
+        Do not open a browser: print the URL (and code) to open yourself.
+    """
+    import trio
+
+    from ekstrio import auth
+    from ekstrio.aws import token_cache
+
+    env = dict(os.environ)
+    cfg, session = auth.resolve(profile=profile, sso_session=sso_session, start_url=start_url,
+                                sso_region=sso_region, env=env)
+    endpoint = auth.oidc_endpoint(session, cfg)
+    hint = auth.login_hint(session, profile=profile or cfg.profile_name)
+    use_device = device_code or not auth.browser_available(env)
+
+    async def run() -> token_cache.CachedToken:
+        async with _transport(cfg.ca_bundle) as t:
+            flow = auth.login_device if use_device else auth.login_pkce
+            return await flow(session, t, endpoint=endpoint, stderr=sys.stderr,
+                              open_browser=not no_browser, hint=hint)
+
+    token = trio.run(run)
+    label = f"sso-session {session.name}" if session.name else session.start_url
+    path = token_cache.token_path(session)
+    if token.refresh_token and session.name is not None:
+        renewal = "ekstrio refreshes it before then"
+    else:
+        renewal = f"then run: {hint}"
+    _say(f"Signed in to {label}. The token is valid until {_when(token.expires_at)}; "
+          f"{renewal}.")
+    _say(f"Token cached in {path}")
+    return 0
+
+
+def logout(
+    *,
+    profile: Annotated[str | None, Parameter(group="Session")] = None,
+    sso_session: Annotated[str | None, Parameter(group="Session")] = None,
+    start_url: Annotated[str | None, Parameter(group="Session")] = None,
+    sso_region: Annotated[str | None, Parameter(group="Session")] = None,
+    all_credentials: Annotated[bool, Parameter(name="--all", negative=())] = False,
+) -> int:
+    """Sign out: revoke the SSO session and remove its cached token and credentials.
+
+    Calls the portal's Logout with the cached token, then deletes the session's token and
+    client registration from ~/.aws/sso/cache and the role credentials ekstrio cached for
+    it in ~/.aws/cli/cache. Prints each removed file.
+
+    Parameters
+    ----------
+    profile
+        AWS config profile whose SSO settings to use.
+    sso_session
+        Name of an [sso-session NAME] section in ~/.aws/config.
+    start_url
+        IAM Identity Center start URL (needs --sso-region).
+    sso_region
+        Region of IAM Identity Center, with --start-url.
+    all_credentials
+        Also remove every SSO role-credential file in ~/.aws/cli/cache, including those
+        the AWS CLI wrote (as `aws sso logout` does).
+    """
+    import trio
+
+    from ekstrio import auth
+
+    env = dict(os.environ)
+    cfg, session = auth.resolve(profile=profile, sso_session=sso_session, start_url=start_url,
+                                sso_region=sso_region, env=env)
+    endpoint = auth.portal_endpoint(session, cfg)
+
+    async def run() -> auth.LogoutResult:
+        async with _transport(cfg.ca_bundle) as t:
+            return await auth.logout(session, t, endpoint=endpoint,
+                                     all_role_credentials=all_credentials)
+
+    result = trio.run(run)
+    label = f"sso-session {session.name}" if session.name else session.start_url
+    if result.portal == "signed out":
+        _say(f"Signed out of {label}.")
+    elif result.portal == "no token":
+        _say(f"No cached token for {label}.")
+    elif result.portal == "token already expired":
+        _say(f"The token of {label} had already expired.")
+    else:
+        sys.stderr.write(f"Could not sign out at the portal ({result.portal}); "
+              f"the local files are removed anyway.\n")
+    for path in result.removed:
+        _say(f"Removed {path}")
+    if not result.removed:
+        _say("No cached files to remove.")
+    return 0
