@@ -285,8 +285,12 @@ async def _registration(
                 redirect_uris=(oidc.REDIRECT_URI,),
                 issuer_url=session.start_url)
         else:
-            registration = await oidc.register_client(
-                t, endpoint, _client_name(session), scopes=session.scopes)
+            # An sso-session asks for scopes (default sso:account:access) so that its token
+            # comes with a refresh token; a legacy session gets the plain, fixed-length
+            # 8 h registration the AWS CLI makes for it.
+            scopes = session.scopes or (oidc.DEFAULT_SCOPES if session.name is not None else ())
+            registration = await oidc.register_client(t, endpoint, _client_name(session),
+                                                      scopes=scopes)
     except AwsError as exc:
         raise AuthError(f"IAM Identity Center refused to register ekstrio as a client: "
                         f"{exc}") from exc

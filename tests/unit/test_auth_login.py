@@ -139,8 +139,9 @@ async def test_device_flow_pending_slow_down_then_ok(
     assert doc["refreshToken"] == "REFRESH-SECRET"
     assert (doc["clientId"], doc["clientSecret"]) == ("cid-1", "cs-1")
     assert doc["startUrl"] == CORP.start_url
-    # The device registration is plain (no grant types), as the AWS CLI registers it.
-    assert fake.registrations == [{"clientName": "ekstrio-corp", "clientType": "public"}]
+    # No grant types, as the AWS CLI registers it; scopes so that a refresh token comes back.
+    assert fake.registrations == [{"clientName": "ekstrio-corp", "clientType": "public",
+                                   "scopes": ["sso:account:access"]}]
     assert tc.load_registration(CORP) is not None
 
 
@@ -169,6 +170,18 @@ async def test_device_flow_gives_up_at_expires_in(
                                 open_browser=False, opener=no_browser)
     assert trio.current_time() == pytest.approx(30)
     assert len(fake.token_calls) == 6  # at 0, 5, … 25
+
+
+async def test_device_registration_of_legacy_session_has_no_scopes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    fake = FakeOidc(["ok"])
+    legacy = SsoSession("https://d-legacy.awsapps.com/start", "us-east-1", None)
+    await auth.login_device(legacy, make_transport(fake), endpoint=EP, stderr=io.StringIO(),
+                            open_browser=False)
+    [registration] = fake.registrations
+    assert "scopes" not in registration
+    assert registration["clientName"].startswith("ekstrio-")
 
 
 async def test_device_registration_is_reused(autojump_clock: trio.testing.MockClock) -> None:
