@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ekstrio.errors import AuthError, AwsError, EkstrioError, TransportError, UsageError
 
 if TYPE_CHECKING:
+    from ekstrio.aws.token_cache import CachedToken
     from ekstrio.model import RoleCredentials, SsoSession
 
 EXIT_OK = 0
@@ -51,6 +52,8 @@ STS_OVERRIDE_ENV = "EKSTRIO_STS_ENDPOINT_FOR_TOKENS"
 CACHE_MARGIN = timedelta(minutes=1)
 # Role credentials must outlive the token signed with them (15 min of validity at EKS).
 CREDS_MARGIN = timedelta(minutes=15)
+# An SSO token this close to expiry is refreshed (when it can be) before calling the portal.
+SSO_MARGIN = timedelta(minutes=1)
 PORTAL_TIMEOUT_S = 15.0
 
 USAGE = (
@@ -210,27 +213,75 @@ def sso_session_of(args: TokenArgs, sso_region: str | None = None) -> SsoSession
                       region=args.sso_region or sso_region or "", name=args.sso_session)
 
 
-def _expiry_of(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return None
-
-
-def portal_url(sso_region: str, env: Mapping[str, str]) -> str:
-    """The portal endpoint: AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL, else the regional host."""
+def service_url(service: str, sso_region: str, env: Mapping[str, str]) -> str:
+    """``sso`` / ``sso-oidc`` endpoint: AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, else the
+    regional host (profile ``services`` sections are not read on this lean path)."""
     if env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() != "true":
-        for name in ("AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL"):
+        for name in (f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}", "AWS_ENDPOINT_URL"):
             if env.get(name):
                 return env[name].rstrip("/")
     from ekstrio.aws.eks_token import partition_of
 
-    return f"https://portal.sso.{sso_region}.{partition_of(sso_region)[1]}"
+    host = "portal.sso" if service == "sso" else "oidc"
+    return f"https://{host}.{sso_region}.{partition_of(sso_region)[1]}"
+
+
+def portal_url(sso_region: str, env: Mapping[str, str]) -> str:
+    return service_url("sso", sso_region, env)
+
+
+def _open(request: Any, env: Mapping[str, str]) -> Any:
+    """urllib with HTTP(S)_PROXY / NO_PROXY from the environment (like httpx trust_env) and
+    AWS_CA_BUNDLE; the caller closes the response."""
+    import ssl
+    import urllib.request
+
+    context = ssl.create_default_context(cafile=env.get("AWS_CA_BUNDLE") or None)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler(),
+                                         urllib.request.HTTPSHandler(context=context))
+    return opener.open(request, timeout=PORTAL_TIMEOUT_S)
+
+
+def refresh_sso_token(args: TokenArgs, session: SsoSession, env: Mapping[str, str],
+                      now: datetime) -> CachedToken | None:
+    """OIDC CreateToken(grant refresh_token), like botocore; None when it does not work.
+
+    Several kubectl calls may start at once: the refresh runs under a lock on the token file
+    and re-reads it first, so only one process spends the refresh token (which may rotate).
+    """
+    import dataclasses
+    import urllib.error
+    import urllib.request
+
+    from ekstrio.aws import token_cache
+    from ekstrio.fileio import exclusive_lock
+
+    with exclusive_lock(token_cache.token_path(session)):
+        sso = token_cache.load_sso_token(session)
+        if sso is None or sso.remaining(now) > SSO_MARGIN:
+            return sso  # another process refreshed it meanwhile (or it is gone)
+        if not sso.can_refresh(now):
+            return None
+        region = sso.region or args.sso_region or ""
+        url = f"{service_url('sso-oidc', region, env)}/token"
+        if not url.startswith(("https://", "http://")):
+            return None
+        body = json.dumps({"clientId": sso.client_id, "clientSecret": sso.client_secret,
+                           "grantType": "refresh_token", "refreshToken": sso.refresh_token})
+        request = urllib.request.Request(url, data=body.encode(), method="POST",  # noqa: S310
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with _open(request, env) as response:
+                answer = json.loads(response.read())
+            refreshed = dataclasses.replace(
+                sso, access_token=str(answer["accessToken"]),
+                expires_at=now + timedelta(seconds=int(answer["expiresIn"])),
+                refresh_token=str(answer.get("refreshToken") or sso.refresh_token))
+        except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError):
+            return None  # botocore keeps the old token on failure; the caller asks to sign in
+        with contextlib.suppress(EkstrioError, OSError):
+            token_cache.save_sso_token(session, refreshed)
+        return refreshed
 
 
 def parse_role_credentials(body: Mapping[str, Any]) -> RoleCredentials:
@@ -266,7 +317,6 @@ def _error_code(headers: Mapping[str, str], body: bytes, status: int) -> tuple[s
 def fetch_role_credentials(args: TokenArgs, access_token: str, sso_region: str,
                            env: Mapping[str, str]) -> RoleCredentials:
     """GetRoleCredentials over urllib: proxies from the environment, AWS_CA_BUNDLE honoured."""
-    import ssl
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -279,12 +329,8 @@ def fetch_role_credentials(args: TokenArgs, access_token: str, sso_region: str,
     request = urllib.request.Request(url, headers={  # noqa: S310 (scheme checked above)
         "x-amz-sso_bearer_token": access_token, "Accept": "application/json",
         "User-Agent": "ekstrio-token"})
-    context = ssl.create_default_context(cafile=env.get("AWS_CA_BUNDLE") or None)
-    # ProxyHandler() reads HTTP(S)_PROXY / NO_PROXY from the environment, like httpx trust_env.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler(),
-                                         urllib.request.HTTPSHandler(context=context))
     try:
-        with opener.open(request, timeout=PORTAL_TIMEOUT_S) as response:
+        with _open(request, env) as response:
             body = json.loads(response.read())
     except urllib.error.HTTPError as exc:
         code, message = _error_code({k.lower(): v for k, v in exc.headers.items()},
@@ -310,11 +356,12 @@ def role_credentials(args: TokenArgs, env: Mapping[str, str], now: datetime) -> 
     if cached is not None and cached.expiration - CREDS_MARGIN > now:
         return cached
     sso = token_cache.load_sso_token(session)
-    access_token = getattr(sso, "access_token", None) if sso is not None else None
-    expires_at = _expiry_of(getattr(sso, "expires_at", None)) if sso is not None else None
-    if not access_token or expires_at is None or expires_at <= now:
+    if sso is not None and sso.remaining(now) <= SSO_MARGIN and sso.can_refresh(now):
+        sso = refresh_sso_token(args, session, env, now)
+    if sso is None or sso.remaining(now) <= SSO_MARGIN:
         raise AuthError(f"sign-in needed for this cluster; run: {args.login_hint}")
-    sso_region = args.sso_region or str(getattr(sso, "region", "") or "")
+    access_token = sso.access_token
+    sso_region = args.sso_region or sso.region or ""
     if not sso_region:
         raise AuthError(f"the cached SSO token has no region; run: {args.login_hint}")
     creds = fetch_role_credentials(args, access_token, sso_region, env)

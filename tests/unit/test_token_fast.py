@@ -212,6 +212,16 @@ class _Portal(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body.encode())
 
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).calls.append({"path": self.path, "body": body})
+        answer = json.dumps({"accessToken": "bearer-new", "expiresIn": 3600,
+                             "tokenType": "Bearer"})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(answer.encode())
+
     def log_message(self, *args: Any) -> None:
         pass
 
@@ -223,7 +233,7 @@ def portal(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Portal]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Portal)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.server_address[1]}")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     token_cache.save_sso_token(SESSION, token_cache.CachedToken(
         access_token="bearer-abc", expires_at=datetime.now(UTC) + timedelta(hours=1),
@@ -247,6 +257,26 @@ def test_cold_path_gets_role_credentials_from_the_portal_and_caches_them(
     # New token needed (no cache): the role credentials now come from the cache, not the portal.
     assert _run([*ARGS, "--no-cache"], capsys)[0] == 0
     assert len(portal.calls) == 1
+
+
+def test_expired_sso_token_is_refreshed_once_then_used(
+        portal: type[_Portal], capsys: pytest.CaptureFixture[str]) -> None:
+    now = datetime.now(UTC)
+    token_cache.save_sso_token(SESSION, token_cache.CachedToken(
+        access_token="bearer-old", expires_at=now - timedelta(minutes=5), region="us-east-1",
+        start_url="https://x/start", refresh_token="refresh-1", client_id="cid",
+        client_secret="csecret", registration_expires_at=now + timedelta(days=30)))
+    code, _, err = _run(ARGS, capsys)
+    assert (code, err) == (0, "")
+    assert portal.calls[0] == {"path": "/token", "body": {
+        "clientId": "cid", "clientSecret": "csecret", "grantType": "refresh_token",
+        "refreshToken": "refresh-1"}}
+    assert portal.calls[1]["bearer"] == "bearer-new"
+    saved = token_cache.load_sso_token(SESSION)
+    assert saved is not None
+    assert saved.access_token == "bearer-new"
+    assert saved.refresh_token == "refresh-1"  # kept: the answer had none
+    assert saved.remaining() > timedelta(minutes=50)
 
 
 def test_portal_401_means_sign_in_again(portal: type[_Portal],
