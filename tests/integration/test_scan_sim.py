@@ -1,0 +1,198 @@
+"""The scan against the local organisation, compared with its ground truth (the org dump).
+
+In-process: run_scan over the real Transport, portal and EKS code, speaking HTTP to the
+sim on 127.0.0.1, for organisations of 1, 50 and 300 accounts and with faults on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import stamina
+import trio
+
+from ekstrio.model import SsoSession
+from ekstrio.output import cluster_json
+from ekstrio.scan import ScanRequest, run_scan
+from ekstrio.scan_aws import open_scan
+from ekstrio.scan_records import ScanCollector, ScanReport
+from ekstrio.settings import Preset, load_preset
+from ekstrio.sim.options import SimOptions
+from ekstrio.sim.testing import SimHandle, run_sim_in_thread
+
+# No pacing: these tests check what is found, not how fast; the sim's quotas are off too.
+FAST = dataclasses.replace(load_preset("aggressive"), workers=64, portal_rps=10_000.0,
+                           eks_rps=10_000.0, call_timeout=5.0, attempts=5,
+                           backoff_initial=0.01, backoff_max=0.05)
+
+
+@pytest.fixture(autouse=True)
+def _live_retries() -> Iterator[None]:
+    # Resilience under faults is under test: stamina must really retry.
+    was = stamina.is_active()
+    stamina.set_active(True)
+    with stamina.set_testing(False):
+        yield
+    stamina.set_active(was)
+
+
+def sim_options(**overrides: Any) -> SimOptions:
+    base = {"seed": 7, "regions": ("eu-west-1", "us-east-1", "ap-south-2", "me-south-1"),
+            "portal_rps": 0.0, "eks_rps": 0.0, "large_lists": 0}
+    return SimOptions(**(base | overrides))
+
+
+def scan_sim(sim: SimHandle, preset: Preset = FAST, **request: Any) -> ScanReport:
+    """One scan in-process against ``sim`` (cold: no list or credential cache)."""
+    session = SsoSession(sim.start_url, sim.sso_region)
+    token = sim.issue_token()
+
+    async def access_token() -> str:
+        return token
+
+    async def main() -> ScanReport:
+        async with open_scan(session, preset, access_token=lambda _t: access_token,
+                             env=sim.env, refresh=True, use_list_cache=False) as (api, _):
+            regions = tuple(request.pop("regions", sim.org["regions"]))
+            return await run_scan(ScanRequest(regions=regions, **request), api,
+                                  collector=ScanCollector(stats=api.t.stats))
+
+    return trio.run(main)
+
+
+def visible_truth(org: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Every cluster a role of the user can see: accounts with an EKS-capable role."""
+    out = {}
+    for account in org["accounts"]:
+        if not any(role["eksAccess"] for role in account["roles"]):
+            continue
+        for region, clusters in account["clusters"].items():
+            for cluster in clusters:
+                out[(account["accountId"], region, cluster["name"])] = cluster | {
+                    "_account_name": account["accountName"]}
+    return out
+
+
+def expected_record(c: dict[str, Any]) -> dict[str, Any]:
+    """What the scan's JSON must say about a sim cluster."""
+    created = datetime.fromtimestamp(int(c["createdAt"]), UTC)
+    return {
+        "account_name": c["_account_name"],
+        "name": c["name"], "arn": c["arn"], "status": c["status"], "version": c["version"],
+        "platform_version": c["platformVersion"], "endpoint": c.get("endpoint"),
+        "certificate_authority_data": c.get("certificateAuthority", {}).get("data"),
+        "tags": c["tags"], "authentication_mode": c["accessConfig"]["authenticationMode"],
+        "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def check_exact(report: ScanReport, org: dict[str, Any]) -> None:
+    truth = visible_truth(org)
+    got = {(c.account_id, c.region, c.name): c for c in report.clusters}
+    assert set(got) == set(truth)
+    for key, cluster in got.items():
+        record = cluster_json(cluster)
+        for field, value in expected_record(truth[key]).items():
+            assert record[field] == value, (key, field)
+        account = next(a for a in org["accounts"] if a["accountId"] == key[0])
+        eks_roles = {r["roleName"] for r in account["roles"] if r["eksAccess"]}
+        assert set(record["roles"]) <= eks_roles
+        assert record["roles"]
+
+
+def check_disabled_regions_skipped(report: ScanReport, org: dict[str, Any],
+                                   regions: tuple[str, ...]) -> None:
+    skipped = {(s.account_id, s.region) for s in report.skipped if s.region}
+    for account in org["accounts"]:
+        if not any(role["eksAccess"] for role in account["roles"]):
+            continue
+        for region in account["disabledRegions"]:
+            if region in regions:
+                assert (account["accountId"], region) in skipped
+
+
+def test_one_account() -> None:
+    with run_sim_in_thread(sim_options(accounts=1, clusters=5)) as sim:
+        report = scan_sim(sim)
+    check_exact(report, sim.org)
+    assert report.errors == ()
+    assert report.complete
+    assert report.accounts == 1
+
+
+def test_fifty_accounts_exactly_the_visible_clusters_with_correct_fields() -> None:
+    with run_sim_in_thread(sim_options(accounts=50)) as sim:
+        report = scan_sim(sim)
+    check_exact(report, sim.org)
+    check_disabled_regions_skipped(report, sim.org, tuple(sim.org["regions"]))
+    assert report.errors == ()
+    assert report.complete
+    no_eks = [a["accountId"] for a in sim.org["accounts"]
+              if not any(r["eksAccess"] for r in a["roles"])]
+    assert no_eks  # the sim always has one: its denial is a skip for the whole account
+    assert {s.account_id for s in report.skipped if s.region is None} == set(no_eks)
+
+
+@pytest.mark.slow
+def test_three_hundred_accounts_with_large_lists() -> None:
+    # One region and fewer clusters keep it to ~1,200 calls; the size under test is the
+    # account fan-out (300 account tasks, ~600 portal calls).
+    options = sim_options(accounts=300, regions=("eu-west-1",), clusters=320, large_lists=1)
+    with run_sim_in_thread(options) as sim:
+        report = scan_sim(sim)
+    check_exact(report, sim.org)
+    assert report.errors == ()
+    # More than 100 clusters in one account-region: ListClusters paginated.
+    assert max(sum(1 for c in report.clusters if (c.account_id, c.region) == pair)
+               for pair in {(c.account_id, c.region) for c in report.clusters}) > 100
+
+
+def test_all_roles_lists_every_eks_role_per_cluster() -> None:
+    with run_sim_in_thread(sim_options(accounts=12)) as sim:
+        report = scan_sim(sim, all_roles=True)
+    check_exact(report, sim.org)
+    for cluster in report.clusters:
+        account = next(a for a in sim.org["accounts"] if a["accountId"] == cluster.account_id)
+        assert set(cluster.roles) == {r["roleName"] for r in account["roles"] if r["eksAccess"]}
+
+
+def test_faults_every_reachable_cluster_found_and_every_failure_attributed() -> None:
+    options = sim_options(accounts=30, fault_rate=0.15, reset_rate=0.05, hang_rate=0.01)
+    preset = dataclasses.replace(FAST, call_timeout=0.5, attempts=3)
+    with run_sim_in_thread(options) as sim:
+        report = scan_sim(sim, preset)
+    truth = visible_truth(sim.org)
+    got = {(c.account_id, c.region, c.name) for c in report.clusters}
+    assert got <= set(truth)  # never a cluster that does not exist
+    failed_accounts = {e.account_id for e in report.errors if e.region is None}
+    failed_regions = {(e.account_id, e.region) for e in report.errors if e.region}
+    for key in set(truth) - got:
+        # Every cluster not found is explained by a failure of its account or region.
+        assert key[0] in failed_accounts or key[:2] in failed_regions, key
+    for error in report.errors:
+        assert error.account_id
+        assert error.stage
+        assert error.code
+    # With three attempts per call most of the organisation still comes through.
+    assert len(got) >= 0.6 * len(truth)
+    assert report.retries > 0
+    completed = set(report.completed)
+    assert not completed & failed_regions
+
+
+def test_low_quotas_throttle_and_the_scan_still_finds_everything() -> None:
+    # The sim enforces 5 portal rps and 2 EKS rps; the client is set well above that, so
+    # it gets 429s, slows the throttled scopes, retries, and still finds every cluster.
+    options = sim_options(accounts=6, portal_rps=5.0, eks_rps=2.0,
+                          regions=("eu-west-1", "us-east-1"))
+    preset = dataclasses.replace(FAST, portal_rps=40.0, eks_rps=20.0, attempts=8,
+                                 backoff_initial=0.05, backoff_max=0.5)
+    with run_sim_in_thread(options) as sim:
+        report = scan_sim(sim, preset)
+    check_exact(report, sim.org)
+    assert report.errors == ()
+    assert report.throttles > 0
