@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from cyclopts import Parameter
+from cyclopts import Group, Parameter
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -25,43 +25,47 @@ EXIT_OK, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 130
 
 OutputFormat = Literal["table", "json", "ndjson"]
 
+# Help groups, in the order a user needs them.
+SESSION = Group("Session", sort_key=1)
+WHAT = Group("What to scan", sort_key=2)
+SPEED = Group("Speed (presets and overrides)", sort_key=3)
+OUTPUT = Group("Output", sort_key=4)
+CACHES = Group("Caches", sort_key=5)
+# A repeatable flag: `--role A --role B` (one value each time, no --empty-role).
+Many = Annotated[list[str] | None, Parameter(group=WHAT, consume_multiple=False, negative=())]
+
 
 def scan(
     *,
-    profile: Annotated[str | None, Parameter(group="Session")] = None,
-    sso_session: Annotated[str | None, Parameter(group="Session")] = None,
-    start_url: Annotated[str | None, Parameter(group="Session")] = None,
-    sso_region: Annotated[str | None, Parameter(group="Session")] = None,
-    regions: Annotated[list[str] | None, Parameter(group="What to scan",
-                                                    consume_multiple=False)] = None,
-    role: Annotated[list[str] | None, Parameter(group="What to scan",
-                                                 consume_multiple=False)] = None,
-    all_roles: Annotated[bool, Parameter(group="What to scan", negative=())] = False,
-    account: Annotated[list[str] | None, Parameter(group="What to scan",
-                                                    consume_multiple=False)] = None,
-    exclude_account: Annotated[list[str] | None, Parameter(group="What to scan",
-                                                            consume_multiple=False)] = None,
-    name: Annotated[str | None, Parameter(group="What to scan")] = None,
-    tag: Annotated[list[str] | None, Parameter(group="What to scan",
-                                                consume_multiple=False)] = None,
-    preset: Annotated[str | None, Parameter(group="Speed")] = None,
-    workers: Annotated[int | None, Parameter(group="Speed")] = None,
-    rate: Annotated[float | None, Parameter(group="Speed")] = None,
-    eks_rate: Annotated[float | None, Parameter(group="Speed")] = None,
-    call_timeout: Annotated[float | None, Parameter(group="Speed")] = None,
-    timeout: Annotated[float | None, Parameter(group="Speed")] = None,
-    retries: Annotated[int | None, Parameter(group="Speed")] = None,
+    profile: Annotated[str | None, Parameter(group=SESSION)] = None,
+    sso_session: Annotated[str | None, Parameter(group=SESSION)] = None,
+    start_url: Annotated[str | None, Parameter(group=SESSION)] = None,
+    sso_region: Annotated[str | None, Parameter(group=SESSION)] = None,
+    regions: Many = None,
+    role: Many = None,
+    all_roles: Annotated[bool, Parameter(group=WHAT, negative=())] = False,
+    account: Many = None,
+    exclude_account: Many = None,
+    name: Annotated[str | None, Parameter(group=WHAT)] = None,
+    tag: Many = None,
+    preset: Annotated[str | None, Parameter(group=SPEED)] = None,
+    workers: Annotated[int | None, Parameter(group=SPEED)] = None,
+    rate: Annotated[float | None, Parameter(group=SPEED)] = None,
+    eks_rate: Annotated[float | None, Parameter(group=SPEED)] = None,
+    call_timeout: Annotated[float | None, Parameter(group=SPEED)] = None,
+    timeout: Annotated[float | None, Parameter(group=SPEED)] = None,
+    retries: Annotated[int | None, Parameter(group=SPEED)] = None,
     output: Annotated[OutputFormat | None, Parameter(name=["--output", "-o"],
-                                                     group="Output")] = None,
-    quiet: Annotated[bool, Parameter(name=["--quiet", "-q"], group="Output",
+                                                     group=OUTPUT)] = None,
+    quiet: Annotated[bool, Parameter(name=["--quiet", "-q"], group=OUTPUT,
                                      negative=())] = False,
-    verbose: Annotated[bool, Parameter(name=["--verbose", "-v"], group="Output",
+    verbose: Annotated[bool, Parameter(name=["--verbose", "-v"], group=OUTPUT,
                                        negative=())] = False,
-    diff: Annotated[bool, Parameter(group="Output", negative=())] = False,
-    cached: Annotated[bool, Parameter(group="Caches", negative=())] = False,
-    refresh: Annotated[bool, Parameter(group="Caches", negative=())] = False,
-    save: Annotated[bool, Parameter(group="Caches", negative="--no-save")] = True,
-    inventory: Annotated[Path | None, Parameter(group="Caches")] = None,
+    diff: Annotated[bool, Parameter(group=OUTPUT, negative=())] = False,
+    cached: Annotated[bool, Parameter(group=CACHES, negative=())] = False,
+    refresh: Annotated[bool, Parameter(group=CACHES, negative=())] = False,
+    save: Annotated[bool, Parameter(group=CACHES, negative="--no-save")] = True,
+    inventory: Annotated[Path | None, Parameter(group=CACHES)] = None,
 ) -> int:
     """Find every EKS cluster in every account, role and region you can reach.
 
@@ -88,8 +92,8 @@ def scan(
         session's partition. Regions an account has not enabled are skipped.
     role
         Role names or globs in order of preference (repeatable); when EKS denies one, the
-        next is tried. Default: AdministratorAccess, *Admin*, PowerUser*, *EKS*, ReadOnly*,
-        then any role.
+        next is tried. Default: `AdministratorAccess`, `*Admin*`, `PowerUser*`, `*EKS*`,
+        `ReadOnly*`, then any role.
     all_roles
         Scan with every matching role and report which roles see each cluster.
     account
