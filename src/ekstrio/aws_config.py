@@ -259,10 +259,10 @@ def _session_from_profile(cfg: AwsConfig, name: str) -> SsoSession:
                 f"but there is no [sso-session {session_name}] section"
             )
         session = _session_from_section(cfg, session_name)
-        # botocore refuses a profile whose own sso keys disagree with its sso-session.
-        for key, value in (("sso_start_url", session.start_url), ("sso_region", session.region)):
+        # botocore refuses a profile whose keys disagree with its sso-session's.
+        for key, value in cfg.sso_sessions[session_name].items():
             own = section.get(key, "").strip()
-            if own and own != value:
+            if own and own != value.strip():
                 raise ConfigError(
                     f"{where} has {key} = {own}, which conflicts with "
                     f"[sso-session {session_name}] {key} = {value}"

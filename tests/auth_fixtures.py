@@ -1,0 +1,69 @@
+"""Fixtures for tests that need a signed-in IAM Identity Center session against the sim.
+
+Registered through ``pytest_plugins`` in tests/conftest.py; they build on the ``sim`` fixture of
+tests/sim_fixtures.py.
+
+* ``sim_config``: ``~/.aws/config`` with ``[sso-session sim]`` (the sim's start URL and region)
+  and a ``[profile sim]`` using it; ``AWS_ENDPOINT_URL_*`` from the sim in the environment.
+  Returns the :class:`~ekstrio.model.SsoSession`. No token yet (for sign-in tests).
+* ``signed_in``: the same plus a token file, exactly as ``ekstrio login`` / ``aws sso login``
+  would leave it (``sim.issue_token()``, 8 h, not refreshable). Returns the SsoSession.
+* ``write_sim_token(sim, session, expires_in=…)``: the helper behind ``signed_in``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ekstrio.aws import token_cache
+from ekstrio.model import SsoSession
+
+SESSION_NAME = "sim"
+
+
+def write_sim_config(sim: Any, home: Path, *, name: str = SESSION_NAME,
+                     extra: str = "") -> SsoSession:
+    """Write ``~/.aws/config`` for the sim and return its session."""
+    config = home / ".aws" / "config"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        f"[profile {name}]\n"
+        f"sso_session = {name}\n"
+        f"region = {sim.sso_region}\n"
+        f"\n"
+        f"[sso-session {name}]\n"
+        f"sso_start_url = {sim.start_url}\n"
+        f"sso_region = {sim.sso_region}\n"
+        f"sso_registration_scopes = sso:account:access\n"
+        f"{extra}"
+    )
+    return SsoSession(sim.start_url, sim.sso_region, name, ("sso:account:access",))
+
+
+def write_sim_token(sim: Any, session: SsoSession, *, expires_in: int = 8 * 3600) -> Path:
+    """Cache a token the sim accepts for ``session`` (AWS CLI file name and fields)."""
+    access_token = sim.issue_token(expires_in)
+    token = token_cache.CachedToken(
+        access_token=access_token,
+        expires_at=datetime.now(UTC) + timedelta(seconds=expires_in),
+        region=session.region,
+        start_url=session.start_url,
+    )
+    return token_cache.save_sso_token(session, token)
+
+
+@pytest.fixture
+def sim_config(sim: Any, monkeypatch: pytest.MonkeyPatch, isolated_home: Path) -> SsoSession:
+    for key, value in sim.env.items():
+        monkeypatch.setenv(key, value)
+    return write_sim_config(sim, isolated_home)
+
+
+@pytest.fixture
+def signed_in(sim: Any, sim_config: SsoSession) -> SsoSession:
+    write_sim_token(sim, sim_config)
+    return sim_config
