@@ -125,3 +125,37 @@ def test_rejects_non_regions(region: str) -> None:
 def test_decode_rejects_other_tokens() -> None:
     with pytest.raises(ValueError, match="k8s-aws-v1"):
         eks_token.decode_url("Bearer abc")
+
+
+def _botocore_url(creds: RoleCredentials, cluster: str, region: str, base: str,
+                  when: datetime, monkeypatch: pytest.MonkeyPatch) -> str:
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: when.replace(tzinfo=None))
+    request = AWSRequest(method="GET", url=f"{base}/?Action=GetCallerIdentity&Version=2011-06-15",
+                         headers={"x-k8s-aws-id": cluster})
+    botocore.auth.SigV4QueryAuth(
+        Credentials(creds.access_key_id, creds.secret_access_key, creds.session_token or None),
+        "sts", region, expires=60).add_auth(request)
+    return str(request.url)
+
+
+@pytest.mark.parametrize(("region", "cluster", "endpoint", "token"), [
+    ("eu-west-1", "web", None, "session-token"),
+    ("cn-north-1", "cluster with  spaces ", None, "tok/with+chars=="),
+    ("us-gov-west-1", "op-0123456789abcdef0", None, ""),
+    ("ap-southeast-2", "web", "http://127.0.0.1:8080", "t"),
+    ("eu-west-1", "web", "https://sts.eu-west-1.amazonaws.com:443", "t"),
+])
+def test_url_is_byte_identical_to_botocore_sigv4_query_auth(
+        region: str, cluster: str, endpoint: str | None, token: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    creds = RoleCredentials("ASIAEXAMPLEKEY", "secret/key+with=chars", token,
+                            datetime.now(UTC) + timedelta(hours=1))
+    when = datetime(2026, 11, 28, 16, 5, 9, tzinfo=UTC)
+    base = (endpoint or eks_token.sts_url(region)).rstrip("/")
+    ours = eks_token.decode_url(eks_token.presign(creds, cluster, region, endpoint_url=endpoint,
+                                                  now=when).token)
+    assert ours == _botocore_url(creds, cluster, region, base, when, monkeypatch)
