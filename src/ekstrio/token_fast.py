@@ -21,20 +21,23 @@ so that the local emulator can verify it; real EKS rejects such tokens, and
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ekstrio.errors import AuthError, AwsError, EkstrioError, TransportError, UsageError
 
+# Every import here runs before each kubectl request: typing, dataclasses (which pulls in
+# inspect), pathlib and contextlib cost a few ms each, so the cached path does without them and
+# mypy reads this constant (it treats any name TYPE_CHECKING as true).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+    from typing import Any
+
     from ekstrio.aws.token_cache import CachedToken
     from ekstrio.model import RoleCredentials, SsoSession
 
@@ -62,19 +65,33 @@ USAGE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
 class TokenArgs:
-    """What identifies one cluster's token: the cluster and the SSO identity that signs it."""
+    """What identifies one cluster's token: the cluster and the SSO identity that signs it.
 
-    cluster: str
-    region: str
-    account_id: str
-    role: str
-    sso_session: str | None = None
-    start_url: str | None = None
-    sso_region: str | None = None
-    cluster_id: str | None = None
-    use_cache: bool = True
+    A plain slotted class rather than a frozen dataclass only to keep ``dataclasses`` off the
+    cached path; treat it as immutable.
+    """
+
+    __slots__ = ("account_id", "cluster", "cluster_id", "region", "role", "sso_region",
+                 "sso_session", "start_url", "use_cache")
+
+    def __init__(self, *, cluster: str, region: str, account_id: str, role: str,
+                 sso_session: str | None = None, start_url: str | None = None,
+                 sso_region: str | None = None, cluster_id: str | None = None,
+                 use_cache: bool = True) -> None:
+        self.cluster = cluster
+        self.region = region
+        self.account_id = account_id
+        self.role = role
+        self.sso_session = sso_session
+        self.start_url = start_url
+        self.sso_region = sso_region
+        self.cluster_id = cluster_id
+        self.use_cache = use_cache
+
+    def __repr__(self) -> str:
+        return (f"TokenArgs(cluster={self.cluster!r}, region={self.region!r}, "
+                f"account_id={self.account_id!r}, role={self.role!r})")
 
     @property
     def login_hint(self) -> str:
@@ -151,7 +168,10 @@ def format_time(moment: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    # fromisoformat is C code; strptime would import _strptime (locale, calendar, ~9 ms).
+    if not text.endswith("Z"):
+        raise ValueError(f"not a UTC timestamp: {text!r}")
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
 
 
 def exec_credential(api_version: str, token: str, expires_at: datetime) -> str:
@@ -166,12 +186,13 @@ def exec_credential(api_version: str, token: str, expires_at: datetime) -> str:
 
 # --- the cached ExecCredential -------------------------------------------------------------
 
-def cache_dir(env: Mapping[str, str]) -> Path:
-    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
-    return Path(base) / "ekstrio" / "tokens"
+def cache_dir(env: Mapping[str, str]) -> str:
+    base = env.get("XDG_CACHE_HOME") or os.path.join(
+        env.get("HOME") or os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "ekstrio", "tokens")
 
 
-def cache_path(args: TokenArgs, env: Mapping[str, str]) -> Path:
+def cache_path(args: TokenArgs, env: Mapping[str, str]) -> str:
     """One file per identity; the STS override is part of the key so emulator tokens and real
     ones never share a file."""
     key = json.dumps({
@@ -180,13 +201,14 @@ def cache_path(args: TokenArgs, env: Mapping[str, str]) -> Path:
         "start_url": args.start_url, "sso_region": args.sso_region,
         "sts": env.get(STS_OVERRIDE_ENV) or None,
     }, sort_keys=True, separators=(",", ":"))
-    return cache_dir(env) / (hashlib.sha256(key.encode()).hexdigest() + ".json")
+    return os.path.join(cache_dir(env), hashlib.sha256(key.encode()).hexdigest() + ".json")
 
 
-def load_cached(path: Path, now: datetime) -> tuple[str, datetime] | None:
+def load_cached(path: str | Path, now: datetime) -> tuple[str, datetime] | None:
     """The cached token and expiry if it stays valid past ``now`` + one minute."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
         token, expires_at = str(data["token"]), parse_time(str(data["expirationTimestamp"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -195,13 +217,16 @@ def load_cached(path: Path, now: datetime) -> tuple[str, datetime] | None:
     return token, expires_at
 
 
-def save_cached(path: Path, token: str, expires_at: datetime) -> None:
+def save_cached(path: str | Path, token: str, expires_at: datetime) -> None:
+    import contextlib
+    from pathlib import Path
+
     from ekstrio.fileio import SECRET_MODE, atomic_write
 
     data = json.dumps({"token": token, "expirationTimestamp": format_time(expires_at)})
     # The cache is an optimisation: a read-only home must not break kubectl.
     with contextlib.suppress(EkstrioError):
-        atomic_write(path, data.encode(), mode=SECRET_MODE)
+        atomic_write(Path(path), data.encode(), mode=SECRET_MODE)
 
 
 # --- role credentials --------------------------------------------------------------------------
@@ -249,6 +274,7 @@ def refresh_sso_token(args: TokenArgs, session: SsoSession, env: Mapping[str, st
     Several kubectl calls may start at once: the refresh runs under a lock on the token file
     and re-reads it first, so only one process spends the refresh token (which may rotate).
     """
+    import contextlib
     import dataclasses
     import urllib.error
     import urllib.request
@@ -279,7 +305,7 @@ def refresh_sso_token(args: TokenArgs, session: SsoSession, env: Mapping[str, st
                 refresh_token=str(answer.get("refreshToken") or sso.refresh_token))
         except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError):
             return None  # botocore keeps the old token on failure; the caller asks to sign in
-        with contextlib.suppress(EkstrioError, OSError):
+        with contextlib.suppress(EkstrioError, OSError):  # it still serves this call
             token_cache.save_sso_token(session, refreshed)
         return refreshed
 
@@ -348,6 +374,8 @@ def fetch_role_credentials(args: TokenArgs, access_token: str, sso_region: str,
 
 def role_credentials(args: TokenArgs, env: Mapping[str, str], now: datetime) -> RoleCredentials:
     """Cached role credentials when they outlive a token, else fresh ones from the portal."""
+    import contextlib
+
     from ekstrio.aws import token_cache
 
     session = sso_session_of(args)

@@ -136,7 +136,7 @@ def test_cached_token_is_per_role_and_ignored_near_expiry(
     assert token_fast.load_cached(path, now) == ("k8s-aws-v1.old",
                                                  (now + timedelta(seconds=61)).replace(
                                                      microsecond=0))
-    path.write_text("{broken")
+    Path(path).write_text("{broken")
     assert token_fast.load_cached(path, now) is None
 
 
@@ -311,7 +311,8 @@ def test_cached_path_imports_only_the_standard_library(isolated_home: Path) -> N
     token_fast.save_cached(path, "k8s-aws-v1.cached", datetime.now(UTC) + timedelta(minutes=10))
     probe = ("import sys; from ekstrio.token_fast import main; code = main(sys.argv[1:]); "
              "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'botocore', 'httpx', "
-             "'trio', 'cyclopts', 'rich', 'yaml', 'urllib3', 'ssl'}); "
+             "'trio', 'cyclopts', 'rich', 'yaml', 'urllib3', 'ssl', 'dataclasses', "
+             "'_strptime', 'pathlib', 'typing', 'inspect', 'logging', 'tempfile'}); "
              "print(heavy, code, file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", probe, *ARGS], env=env, capture_output=True,
                           text=True, check=False, timeout=60)
