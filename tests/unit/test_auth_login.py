@@ -326,3 +326,20 @@ async def test_logout_portal_failure_still_removes() -> None:
     result = await auth.logout(CORP, make_transport(broken), endpoint=PORTAL)
     assert result.portal.startswith("portal sign-out failed: sso: UnauthorizedException")
     assert result.removed == (tc.token_path(CORP),)
+
+
+async def test_cancelled_pkce_closes_the_loopback() -> None:
+    ports: list[int] = []
+
+    def remember(url: str) -> None:
+        redirect = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+        ports.append(urlsplit(redirect).port or 0)
+
+    with trio.move_on_after(0.5) as scope:
+        await auth.login_pkce(CORP, make_transport(FakeOidc()), endpoint=EP,
+                              stderr=io.StringIO(), opener=remember)
+    assert scope.cancelled_caught
+    assert ports
+    with pytest.raises(OSError, match="connect"):
+        await trio.open_tcp_stream("127.0.0.1", ports[0])
+    assert not tc.token_path(CORP).exists()
