@@ -91,6 +91,8 @@ class Inventory:
     seen: frozenset[tuple[str, str, str]]  # (account, region, cluster) of every cluster listed
     sso: SsoRef | None
     partition: str = "aws"
+    # (account_id, account_name, role) of every cluster record, with or without an endpoint
+    roles: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,7 @@ def parse_inventory(doc: Any) -> Inventory:
     targets: list[Target] = []
     skipped: list[SkippedCluster] = []
     seen: set[tuple[str, str, str]] = set()
+    roles_seen: dict[tuple[str, str], str] = {}
     for item in doc["clusters"]:
         if not isinstance(item, Mapping):
             raise ConfigError("the inventory has a cluster record that is not an object")
@@ -141,6 +144,8 @@ def parse_inventory(doc: Any) -> Inventory:
         if not (account and region and name):
             raise ConfigError("the inventory has a cluster without account_id, region or name")
         seen.add((account, region, name))
+        for role in item.get("roles") or []:
+            roles_seen[(account, str(role))] = _text(item.get("account_name")) or account
         endpoint = item.get("endpoint")
         status = _text(item.get("status")) or "UNKNOWN"
         if not endpoint:
@@ -169,7 +174,8 @@ def parse_inventory(doc: Any) -> Inventory:
                      start_url=_text(sso_raw.get("start_url")), region=_text(sso_raw.get("region")))
     unique = {t.key: t for t in targets}  # a record listed twice must not make two entries
     return Inventory(tuple(unique[k] for k in sorted(unique)), tuple(skipped), completed,
-                     frozenset(seen), sso, _text(doc.get("partition")) or "aws")
+                     frozenset(seen), sso, _text(doc.get("partition")) or "aws",
+                     tuple((a, n, r) for (a, r), n in sorted(roles_seen.items())))
 
 
 # --- naming ------------------------------------------------------------------------------------

@@ -116,8 +116,10 @@ def rewrite(
 
 
 def inventory_path(env: Mapping[str, str]) -> Path:
-    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
-    return Path(base) / "ekstrio" / "inventory.json"
+    """Where ``ekstrio scan`` saves the inventory (:func:`ekstrio.inventory.inventory_path`)."""
+    from ekstrio.inventory import inventory_path as saved_inventory
+
+    return saved_inventory(env)
 
 
 def read_inventory(source: str | None, env: Mapping[str, str], stdin_text: Callable[[], str]

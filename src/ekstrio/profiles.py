@@ -32,6 +32,8 @@ END = "# END ekstrio profiles"
 DEFAULT_PROFILE_TEMPLATE = "{account_name}.{role}"
 PROFILE_PLACEHOLDERS = ("account_id", "account_name", "role")
 _SECTION = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*$")
+# (account_id, account_name, role) triples from the scan's list cache.
+AccountRoles = Sequence[tuple[str, str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +78,33 @@ class ProfilesPlan:
     kept: tuple[str, ...]
 
 
-def targets_of(inventory: Inventory) -> list[ProfileTarget]:
-    """Every (account, role) pair of the inventory, sorted."""
-    pairs = {(t.account_id, t.role): t.account_name for t in inventory.targets}
+def targets_of(inventory: Inventory, lists: AccountRoles | None = None) -> list[ProfileTarget]:
+    """Every (account, role) pair of the inventory, plus those of the scan's account/role list
+    cache (accounts without clusters), sorted."""
+    pairs = {(a, r): n for a, n, r in inventory.roles}
+    pairs.update({(t.account_id, t.role): t.account_name for t in inventory.targets})
+    if lists is not None:
+        for account_id, account_name, role in lists:
+            pairs.setdefault((account_id, role), account_name)
     return [ProfileTarget(a, n, r) for (a, r), n in sorted(pairs.items())]
+
+
+def cached_account_roles(inventory: Inventory) -> list[tuple[str, str, str]]:
+    """The account/role lists the last scan of this SSO session cached, if any (any age: an
+    old list still names real accounts, and the inventory's pairs come first)."""
+    if inventory.sso is None:
+        return []
+    from ekstrio.inventory import load_lists
+    from ekstrio.model import SsoSession
+
+    session = SsoSession(start_url=inventory.sso.start_url, region=inventory.sso.region,
+                         name=inventory.sso.session)
+    lists = load_lists(session, ttl=float("inf"))
+    if lists is None:
+        return []
+    names = {a.account_id: a.name for a in lists.accounts}
+    return [(account_id, names.get(account_id, account_id), role)
+            for account_id, roles in sorted(lists.roles.items()) for role in roles]
 
 
 def check_template(template: str) -> None:
@@ -166,6 +191,7 @@ def reconcile_profiles(
     sso: SsoRef | None = None,
     session_section: SessionSection | None = None,
     prune: bool = False,
+    lists: AccountRoles | None = None,
 ) -> ProfilesPlan:
     """The AWS config text with ekstrio's block brought in line with ``inventory``."""
     sso = sso or inventory.sso
@@ -184,7 +210,7 @@ def reconcile_profiles(
         if account and role:
             old_profiles.setdefault((account, role), section)
 
-    targets = targets_of(inventory)
+    targets = targets_of(inventory, lists)
     names = profile_names(targets, template,
                           taken={n.removeprefix("profile ").strip() for n in foreign})
     region = region or sso.region
@@ -238,10 +264,11 @@ def reconcile_profiles(
 
 
 def profile_names_for(inventory: Inventory, template: str = DEFAULT_PROFILE_TEMPLATE,
-                      config_text: str | None = None) -> Mapping[tuple[str, str], str]:
+                      config_text: str | None = None, lists: AccountRoles | None = None,
+                      ) -> Mapping[tuple[str, str], str]:
     """The names ``ekstrio profiles`` gives (or gave) the inventory's pairs, for ``--exec aws``."""
     foreign: set[str] = set()
     if config_text:
         before, _, after = split_block(config_text)
         foreign = {n.removeprefix("profile ").strip() for n in section_names(before + after)}
-    return profile_names(targets_of(inventory), template, taken=foreign)
+    return profile_names(targets_of(inventory, lists), template, taken=foreign)

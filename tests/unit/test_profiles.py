@@ -159,3 +159,22 @@ def test_command_writes_aws_config_with_backup(tmp_path: Path, monkeypatch: pyte
     assert {"sso-session corp", "profile a.R", "profile mine"} <= set(
         parse(config.read_text()).sections())
     assert cli.run(["profiles", "--from", str(source), "--start-url", "https://x"]) == 2
+
+
+def test_accounts_without_clusters_come_from_the_scans_list_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ekstrio.inventory import save_lists
+    from ekstrio.model import Account, SsoSession
+
+    session = SsoSession(start_url=SSO["start_url"], region=SSO["region"], name="corp")
+    save_lists(session, [Account("1", "a"), Account("2", "empty")],
+               {"1": ["R"], "2": ["Viewer", "Admin"]}, now=0.0)  # old lists still count
+    config = tmp_path / "config"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    source = tmp_path / "inv.json"
+    creating = {**_cluster("3", "c", ["Ops"]), "endpoint": None, "status": "CREATING"}
+    source.write_text(json.dumps({"schema": "ekstrio.scan/v1", "sso": SSO,
+                                  "clusters": [_cluster("1", "a", ["R"]), creating]}))
+    assert cli.run(["profiles", "--from", str(source)]) == 0
+    assert set(parse(config.read_text()).sections()) == {
+        "profile a.R", "profile empty.Admin", "profile empty.Viewer", "profile c.Ops"}

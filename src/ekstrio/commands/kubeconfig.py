@@ -61,7 +61,7 @@ def kubeconfig(
     inventory = parse_inventory(kubeconfig_io.read_inventory(from_, env, sys.stdin.read))
     spec = ExecSpec(kind="ekstrio", command=ekstrio_command())
     if exec_ == "aws":
-        from ekstrio.profiles import profile_names_for
+        from ekstrio.profiles import cached_account_roles, profile_names_for
 
         config_path = Path(env.get("AWS_CONFIG_FILE") or Path.home() / ".aws" / "config")
         try:
@@ -69,7 +69,7 @@ def kubeconfig(
         except OSError:
             config_text = None
         spec = ExecSpec(kind="aws", command="aws", profile_names=profile_names_for(
-            inventory, profile_template, config_text))
+            inventory, profile_template, config_text, cached_account_roles(inventory)))
     path = kubeconfig_io.kubeconfig_path(kubeconfig, env)
     plans: list[Plan] = []
 

@@ -44,7 +44,12 @@ def profiles(
     """
     from ekstrio import kubeconfig_io
     from ekstrio.kubeconfig import SsoRef, parse_inventory
-    from ekstrio.profiles import SessionSection, check_template, reconcile_profiles
+    from ekstrio.profiles import (
+        SessionSection,
+        cached_account_roles,
+        check_template,
+        reconcile_profiles,
+    )
 
     check_template(profile_template)
     env = os.environ
@@ -63,11 +68,12 @@ def profiles(
         raise UsageError("--start-url and --sso-region go with --sso-session NAME")
     path = (config_file.expanduser() if config_file else
             Path(env.get("AWS_CONFIG_FILE") or Path.home() / ".aws" / "config").expanduser())
+    lists = cached_account_roles(inventory)
     plans = []
 
     def transform(old: str | None) -> str:
         plan = reconcile_profiles(old, inventory, template=profile_template, region=region,
-                                  sso=sso, session_section=session, prune=prune)
+                                  sso=sso, session_section=session, prune=prune, lists=lists)
         plans.append(plan)
         return plan.text
 
