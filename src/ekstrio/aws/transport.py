@@ -60,6 +60,7 @@ logging.getLogger("stamina").addHandler(logging.NullHandler())
 # A Retry-After longer than this is not waited for in full: one scope's
 # answer must not stall a scan for minutes; the retry budget ends it instead.
 RETRY_AFTER_CAP = 60.0
+_EPSILON = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +159,11 @@ class ScopeBucket:
                 if self.unlimited:
                     return
                 self._refill(now)
-                if self.tokens >= 1.0:
-                    self.tokens -= 1.0
+                # The epsilon absorbs float rounding: without it a bucket can
+                # sit at 0.9999999999 and ask for sleeps too short to move
+                # the clock, spinning forever.
+                if self.tokens >= 1.0 - _EPSILON:
+                    self.tokens = max(0.0, self.tokens - 1.0)
                     return
                 await trio.sleep((1.0 - self.tokens) / self.rate)
 

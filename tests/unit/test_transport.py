@@ -1,0 +1,359 @@
+"""aws/transport: per-scope rate limits, retries, per-attempt timeouts, counters.
+
+Time is trio's autojump clock: sleeps cost nothing and times are exact.
+"""
+
+from __future__ import annotations
+
+import math
+import ssl
+from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
+from pathlib import Path
+
+import certifi
+import httpx
+import pytest
+import trio
+from wire_fakes import aws_error, live_stamina, make_transport
+
+from ekstrio.aws.endpoints import Endpoint
+from ekstrio.aws.transport import CallPolicy, RateLimits, ScopeBucket, make_http_client
+from ekstrio.aws.wire import WireRequest
+from ekstrio.errors import (
+    AccessDeniedError,
+    CallTimeoutError,
+    ConfigError,
+    InvalidRequestError,
+    ThrottlingError,
+    TransportError,
+)
+
+ENDPOINT = Endpoint("https://api.test", "us-east-1", "aws")
+Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+
+
+@pytest.fixture(autouse=True)
+def _live_stamina() -> Iterator[None]:
+    with live_stamina():
+        yield
+
+
+def client_for(handler: Handler) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+def policy(**overrides: float) -> CallPolicy:
+    values: dict[str, float] = {"call_timeout": 30.0, "attempts": 5, "backoff_initial": 1.0,
+                                "backoff_max": 1.0, "backoff_jitter": 0.0}
+    values.update(overrides)
+    return CallPolicy(**values)  # type: ignore[arg-type]
+
+
+def get(path: str) -> WireRequest:
+    return WireRequest("GET", path)
+
+
+async def test_success_returns_json_and_counts_one_call() -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        assert request.headers["x-test"] == "1"
+        assert request.url.query == b"a=x%2By"
+        return httpx.Response(200, json={"ok": True})
+
+    async with client_for(handler) as client:
+        t = make_transport(client, policy=policy())
+        doc = await t.call(ENDPOINT, WireRequest("GET", "/p", (("a", "x+y"),), (("x-test", "1"),)),
+                           service="eks", scope=("eks", "1", "us-east-1"))
+    assert doc == {"ok": True}
+    assert (t.stats.calls, t.stats.retries, t.stats.throttles, t.stats.errors) == (1, 0, 0, 0)
+
+
+async def test_throttled_scope_slows_down_while_another_keeps_its_pace(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    calls = {"/a": 0, "/b": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        calls[request.url.path] += 1
+        if request.url.path == "/a" and calls["/a"] == 1:
+            return aws_error("TooManyRequestsException", 429)
+        return httpx.Response(200, json={})
+
+    finished: dict[str, float] = {}
+    async with client_for(handler) as client:
+        t = make_transport(client, policy=policy(backoff_initial=0.1, backoff_max=0.1),
+                           rates=RateLimits(default_rate=1.0, rates={"a": 10.0, "b": 10.0}))
+
+        async def run(kind: str) -> None:
+            for _ in range(40):
+                await t.call(ENDPOINT, get(f"/{kind}"), service="x", scope=(kind, "k"))
+            finished[kind] = trio.current_time()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run, "a")
+            nursery.start_soon(run, "b")
+    # b: a burst of 10, then 30 more at 10/s, exactly as if a did not exist.
+    assert finished["b"] == pytest.approx(3.0)
+    # a: halved to 5/s with its burst dropped, climbing back slowly: clearly slower.
+    assert finished["a"] > 5.0
+    assert t.bucket(("a", "k")).rate < 10.0
+    assert t.bucket(("b", "k")).rate == 10.0
+    assert (t.stats.throttles, t.stats.retries, t.stats.calls) == (1, 1, 81)
+
+
+async def test_throttled_scope_recovers_gradually(autojump_clock: trio.testing.MockClock) -> None:
+    bucket = ScopeBucket(8.0, floor=0.5, recovery_s=30.0)  # climbs (8 - 0.5) / 30 = 0.25/s
+    await bucket.acquire()
+    bucket.throttled()
+    assert (bucket.rate, bucket.tokens) == (4.0, 0.0)
+    # More throttles within the same second do not cut again (one burst = one signal).
+    bucket.throttled()
+    assert bucket.rate == 4.0
+    await trio.sleep(2.0)
+    bucket.throttled()
+    assert bucket.rate == pytest.approx((4.0 + 2 * 0.25) / 2)
+    # Never below the floor, however often it is cut.
+    for _ in range(10):
+        await trio.sleep(1.0)
+        bucket.throttled()
+    assert bucket.rate == 0.5
+    # Then it climbs back linearly, up to its configured rate and no further.
+    await trio.sleep(6.0)
+    await bucket.acquire()
+    assert bucket.rate == pytest.approx(0.5 + 6 * 0.25)
+    await trio.sleep(60.0)
+    await bucket.acquire()
+    assert bucket.rate == 8.0
+
+
+async def test_timeout_fires_at_exactly_call_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async with client_for(handler) as client:
+        t = make_transport(client, policy=policy(call_timeout=7.0, attempts=1))
+        start = trio.current_time()
+        with pytest.raises(CallTimeoutError, match="7 s"):
+            await t.call(ENDPOINT, get("/slow"), service="eks", scope=("eks", "1", "r"))
+        assert trio.current_time() - start == 7.0
+        assert (t.stats.calls, t.stats.errors) == (1, 1)
+
+
+async def test_each_attempt_has_its_own_timeout_then_backoff(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async with client_for(handler) as client:
+        t = make_transport(client, policy=policy(call_timeout=5.0, attempts=3,
+                                                 backoff_initial=1.0, backoff_max=1.0))
+        with pytest.raises(CallTimeoutError):
+            await t.call(ENDPOINT, get("/slow"), service="eks", scope=("eks", "1", "r"))
+        # 5 s + 1 s backoff + 5 s + 1 s backoff + 5 s.
+        assert trio.current_time() == 17.0
+        assert (t.stats.calls, t.stats.retries, t.stats.errors) == (3, 2, 1)
+
+
+async def test_retry_honours_retry_after(autojump_clock: trio.testing.MockClock) -> None:
+    seen: list[tuple[str, float]] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, trio.current_time()))
+        if len(seen) == 1:
+            return aws_error("TooManyRequestsException", 429, headers={"Retry-After": "3"})
+        return httpx.Response(200, json={})
+
+    async with client_for(handler) as client:
+        t = make_transport(client, policy=policy(backoff_initial=0.1, backoff_max=0.1))
+
+        async def later(path: str, scope: tuple[str, str]) -> None:
+            await trio.sleep(1.0)
+            await t.call(ENDPOINT, get(path), service="sso", scope=scope)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(partial(t.call, ENDPOINT, get("/first"), service="sso",
+                                       scope=("portal", "t1")))
+            nursery.start_soon(later, "/same-scope", ("portal", "t1"))
+            nursery.start_soon(later, "/other-scope", ("portal", "t2"))
+    assert sorted(seen, key=lambda item: (item[1], item[0])) == [
+        ("/first", 0.0),
+        # Another scope is not held back by t1's Retry-After ...
+        ("/other-scope", 1.0),
+        # ... the retry waits the 3 s asked, not the 0.1 s backoff, and the
+        # scope's other callers wait with it.
+        ("/first", 3.0),
+        ("/same-scope", 3.0),
+    ]
+    assert (t.stats.calls, t.stats.retries, t.stats.throttles) == (4, 1, 1)
+
+
+async def test_server_errors_and_transport_errors_are_retried(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    answers: list[httpx.Response | Exception] = [
+        aws_error("ServiceUnavailableException", 503),
+        httpx.ConnectError("Connection refused"),
+        httpx.RemoteProtocolError("peer closed"),
+        httpx.Response(200, json={"done": 1}),
+    ]
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async with client_for(handler) as client:
+        t = make_transport(client, policy=policy(backoff_initial=0.5, backoff_max=2.0))
+        assert await t.call(ENDPOINT, get("/x"), service="eks", scope=("eks", "1", "r")) == {
+            "done": 1}
+    # Exponential backoff between attempts: 0.5 + 1 + 2.
+    assert trio.current_time() == 3.5
+    assert (t.stats.calls, t.stats.retries, t.stats.throttles, t.stats.errors) == (4, 3, 0, 0)
+
+
+async def test_retries_are_bounded_by_attempts(autojump_clock: trio.testing.MockClock) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Connection refused")
+
+    async with client_for(handler) as client:
+        t = make_transport(client, policy=policy(attempts=4, backoff_initial=0.1))
+        with pytest.raises(TransportError, match="Connection refused"):
+            await t.call(ENDPOINT, get("/x"), service="eks", scope=("eks", "1", "r"))
+    assert (t.stats.calls, t.stats.retries, t.stats.errors) == (4, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        (aws_error("AccessDeniedException", 403), AccessDeniedError),
+        (aws_error("InvalidParameterException", 400), InvalidRequestError),
+        (aws_error("UnrecognizedClientException", 403), AccessDeniedError),
+    ],
+)
+async def test_final_errors_are_not_retried(answer: httpx.Response, kind: type[Exception],
+                                            autojump_clock: trio.testing.MockClock) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return answer
+
+    async with client_for(handler) as client:
+        t = make_transport(client, policy=policy())
+        with pytest.raises(kind):
+            await t.call(ENDPOINT, get("/x"), service="eks", scope=("eks", "1", "r"))
+    assert (t.stats.calls, t.stats.retries, t.stats.errors) == (1, 0, 1)
+    assert trio.current_time() == 0.0
+
+
+async def test_throttle_after_all_attempts_surfaces_as_throttling_error(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return aws_error("TooManyRequestsException", 429)
+
+    async with client_for(handler) as client:
+        t = make_transport(client, policy=policy(attempts=3, backoff_initial=0.1))
+        with pytest.raises(ThrottlingError) as info:
+            await t.call(ENDPOINT, get("/x"), service="sso", scope=("portal", "t"))
+    assert info.value.request_id == "req-123"
+    assert (t.stats.calls, t.stats.retries, t.stats.throttles, t.stats.errors) == (3, 2, 3, 1)
+
+
+async def test_capacity_limiter_bounds_requests_in_flight(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    in_flight = 0
+    peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await trio.sleep(1.0)
+        in_flight -= 1
+        return httpx.Response(200, json={})
+
+    async with client_for(handler) as client:
+        t = make_transport(client, policy=policy(), in_flight=3)
+        async with trio.open_nursery() as nursery:
+            for i in range(10):
+                nursery.start_soon(partial(t.call, ENDPOINT, get("/x"), service="eks",
+                                               scope=("eks", str(i), "r")))
+    assert peak == 3
+    assert trio.current_time() == 4.0
+
+
+async def test_rate_wait_does_not_eat_into_the_call_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await trio.sleep(1.5)
+        return httpx.Response(200, json={})
+
+    async with client_for(handler) as client:
+        # 1 request/s, burst 1: the 4th request waits 3 s for its token, then
+        # still gets its full 2 s to answer.
+        t = make_transport(client, policy=policy(call_timeout=2.0, attempts=1),
+                           rates=RateLimits(default_rate=1.0))
+        async with trio.open_nursery() as nursery:
+            for _ in range(4):
+                nursery.start_soon(partial(t.call, ENDPOINT, get("/x"), service="eks",
+                                               scope=("eks", "1", "r")))
+    assert t.stats.errors == 0
+    assert trio.current_time() == 4.5
+
+
+async def test_cancellation_is_not_retried_or_counted(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async with client_for(handler) as client:
+        t = make_transport(client, policy=policy(call_timeout=100.0))
+        with trio.move_on_after(3.0) as scope:
+            await t.call(ENDPOINT, get("/x"), service="eks", scope=("eks", "1", "r"))
+    assert scope.cancelled_caught
+    assert (t.stats.calls, t.stats.retries, t.stats.errors) == (1, 0, 0)
+
+
+def test_rate_limits_pick_rate_by_scope_kind() -> None:
+    limits = RateLimits(default_rate=3.0, rates={"portal": 20.0, "eks": 10.0})
+    assert limits.rate_for(("portal", "abc")) == 20.0
+    assert limits.rate_for(("eks", "1", "r")) == 10.0
+    assert limits.rate_for(("sts", "1")) == 3.0
+    assert limits.rate_for("portal") == 20.0
+    assert limits.rate_for(()) == 3.0
+    assert math.isinf(RateLimits(default_rate=math.inf).rate_for(("x",)))
+
+
+async def test_make_http_client_defaults() -> None:
+    async with make_http_client() as client:
+        assert client.trust_env
+        assert client.timeout.connect is None
+        assert client.headers["User-Agent"].startswith("ekstrio/")
+
+
+async def test_make_http_client_ca_bundle(monkeypatch: pytest.MonkeyPatch,
+                                          tmp_path: Path) -> None:
+    seen: list[str | None] = []
+    real = ssl.create_default_context
+
+    def spy(*args: object, cafile: str | None = None, **kw: object) -> ssl.SSLContext:
+        seen.append(cafile)
+        return real(cafile=cafile)
+
+    monkeypatch.setattr(ssl, "create_default_context", spy)
+    async with make_http_client(ca_bundle=certifi.where()):
+        pass
+    monkeypatch.setenv("AWS_CA_BUNDLE", certifi.where())
+    async with make_http_client():
+        pass
+    assert seen[:2] == [certifi.where(), certifi.where()]
+    with pytest.raises(ConfigError, match=r"missing\.pem"):
+        make_http_client(ca_bundle=str(tmp_path / "missing.pem"))
