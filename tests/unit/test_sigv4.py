@@ -10,7 +10,7 @@ import respx
 from botocore.auth import SigV4Auth as BotocoreSigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from wire_fakes import CREDS
+from wire_fakes import CREDS, respx_client
 
 from ekstrio.aws.sigv4 import SigV4Auth
 from ekstrio.aws.wire import WireRequest, build_url
@@ -49,7 +49,7 @@ async def test_signature_on_the_wire_recomputes_with_botocore() -> None:
     with respx.mock(assert_all_called=True) as router:
         route = router.get(url__startswith="https://eks.eu-west-1.amazonaws.com/clusters").respond(
             json={"clusters": []})
-        async with httpx.AsyncClient() as client:
+        async with respx_client() as client:
             await client.get(url, auth=SigV4Auth(CREDS, "eks", "eu-west-1"))
     sent = route.calls.last.request
     # nextToken survived the trip byte for byte, escaped once.
@@ -70,7 +70,7 @@ async def test_signed_post_with_body_and_content_type() -> None:
     body = b'{"name": "x"}'
     with respx.mock() as router:
         route = router.post("http://127.0.0.1:4566/base/clusters").respond(json={})
-        async with httpx.AsyncClient() as client:
+        async with respx_client() as client:
             await client.post("http://127.0.0.1:4566/base/clusters", content=body,
                               headers={"Content-Type": "application/json"},
                               auth=SigV4Auth(CREDS, "eks", "us-gov-west-1"))
@@ -85,7 +85,7 @@ async def test_tampering_breaks_the_recomputed_signature() -> None:
     # The check above could not pass by accident: change the query and it fails.
     with respx.mock() as router:
         route = router.get(url__startswith="https://eks.us-east-1.amazonaws.com/").respond(json={})
-        async with httpx.AsyncClient() as client:
+        async with respx_client() as client:
             await client.get("https://eks.us-east-1.amazonaws.com/clusters?nextToken=a%2Fb",
                              auth=SigV4Auth(CREDS, "eks", "us-east-1"))
     sent = route.calls.last.request

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,6 +23,15 @@ CREDS = RoleCredentials(
     session_token="FwoGZXIvYXdzEXAMPLE/session+token==",
     expiration=datetime(2030, 1, 1, tzinfo=UTC),
 )
+
+# Building an SSL context costs ~0.2 s; respx never does TLS, so all test clients share one.
+_SSL = ssl.create_default_context()
+
+
+def respx_client() -> httpx.AsyncClient:
+    """An httpx client for respx-mocked tests."""
+    return httpx.AsyncClient(verify=_SSL)
+
 
 # No backoff, one attempt: error-mapping tests see the first answer as it is.
 ONE_SHOT = CallPolicy(call_timeout=30.0, attempts=1, backoff_initial=0.0, backoff_max=0.0,
