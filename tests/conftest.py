@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# Shared fixtures: tests/sim_fixtures.py (the local AWS emulator: `sim`, `make_sim`) and
+# tests/auth_fixtures.py (signed-in sessions against the sim).
+pytest_plugins = ["sim_fixtures", "auth_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory,

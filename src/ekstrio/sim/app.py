@@ -1,0 +1,183 @@
+"""The ASGI application: one port, four AWS APIs plus ``/_sim/`` admin routes.
+
+Routing is by method and path, as the real services' endpoints differ only by host. Per request:
+read the body, build a :class:`Request`, then (for portal and EKS data calls) draw a fault, sleep
+the configured latency (a trio sleep, no CPU), authenticate, take a quota token, and answer.
+Kept deliberately small: per-request CPU is what limits benchmarks on two cores.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+
+from ekstrio.sim import admin, eks, oidc, portal, sts
+from ekstrio.sim.faults import RESET, FaultPlan, server_fault
+from ekstrio.sim.messages import Request, Response, rest_json_error
+from ekstrio.sim.state import SimState
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+_OIDC_POST = {
+    "/client/register": oidc.register_client,
+    "/device_authorization": oidc.start_device_authorization,
+    "/token": oidc.create_token,
+}
+_PORTAL_GET = {
+    "/assignment/accounts": portal.list_accounts,
+    "/assignment/roles": portal.list_account_roles,
+    "/federation/credentials": portal.get_role_credentials,
+}
+
+
+class SimApp:
+    """ASGI callable; all state lives in :class:`SimState` (touched only by this trio loop)."""
+
+    def __init__(self, state: SimState) -> None:
+        self.state = state
+        self.cpu = admin.CpuMeter()
+        opts = state.options
+        self.faults = FaultPlan(opts.fault_rate, opts.hang_rate, opts.reset_rate)
+        # Seeded so a run with the same options misbehaves the same way (given the same order).
+        self.rng = random.Random(opts.seed ^ 0x5EED)
+        self.latency = opts.latency_ms / 1000.0
+        self.jitter = opts.jitter_ms / 1000.0
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        # hypercorn hands header names over lower-cased; keep the last value of each.
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        req = Request.build(scope["method"], scope["path"], raw_path.decode("latin-1"),
+                            scope["query_string"].decode("latin-1"), headers, b"".join(chunks))
+        stats = self.state.stats
+        stats.in_flight += 1
+        stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+        try:
+            response = await self.respond(req)
+        finally:
+            stats.in_flight -= 1
+        stats.requests += 1
+        stats.by_api[response.api] = stats.by_api.get(response.api, 0) + 1
+        stats.by_status[response.status] = stats.by_status.get(response.status, 0) + 1
+        if response.reset:
+            # ASGI cannot reset a socket. Promise a body, send none and return: hypercorn then
+            # closes the connection mid-response, which clients see as a transport error.
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", b"512")]})
+            return
+        await send({"type": "http.response.start", "status": response.status,
+                    "headers": [*response.headers,
+                                (b"content-length", str(len(response.body)).encode())]})
+        await send({"type": "http.response.body", "body": response.body})
+
+    async def respond(self, req: Request) -> Response:
+        if req.path.startswith("/_sim/"):
+            return admin.handle(self.state, req, self.cpu)
+        api = _api_of(req)
+        if api in ("portal", "eks"):
+            fault = self.faults.draw(self.rng)
+            if fault == "hang":
+                self.state.stats.hangs += 1
+                await trio.sleep_forever()
+            if fault is not None:
+                await self._sleep()
+                if fault == "reset":
+                    self.state.stats.resets += 1
+                    return RESET
+                self.state.stats.faults += 1
+                return server_fault(api, self.rng)
+        await self._sleep()
+        return self.dispatch(req, api)
+
+    async def _sleep(self) -> None:
+        delay = self.latency + (self.rng.random() * self.jitter if self.jitter else 0.0)
+        if delay > 0:
+            await trio.sleep(delay)
+
+    def dispatch(self, req: Request, api: str) -> Response:
+        state = self.state
+        path, method = req.path, req.method
+        if api == "oidc":
+            if method == "POST" and path in _OIDC_POST:
+                return _OIDC_POST[path](state, req)
+            if path == "/authorize" and method == "GET":
+                return oidc.authorize(state, req)
+            return oidc.device_page(state, req)
+        if api == "portal":
+            token = portal.authorized(state, req)
+            if isinstance(token, Response):
+                return token
+            if method == "POST":
+                return portal.logout(state, req, token)
+            if not state.buckets.take(("portal", token), state.options.portal_rps,
+                                      trio.current_time()):
+                state.stats.throttled += 1
+                return portal.throttled()
+            return _PORTAL_GET[path](state, req)
+        if api == "eks":
+            auth = eks.authenticate(state, req)
+            if isinstance(auth, Response):
+                return auth
+            creds, region = auth
+            if not state.buckets.take(("eks", creds.account_id, region),
+                                      state.options.eks_rps, trio.current_time()):
+                state.stats.throttled += 1
+                return eks.throttled()
+            if path == "/clusters":
+                return eks.list_clusters(state, req, creds, region)
+            return eks.describe_cluster(state, req, creds, region)
+        if api == "sts":
+            return sts.get_caller_identity(state, req)
+        return rest_json_error(404, "UnknownOperationException",
+                               f"No operation matches {method} {path}", api="other")
+
+
+def _api_of(req: Request) -> str:
+    path, method = req.path, req.method
+    if method == "GET":
+        if path in _PORTAL_GET:
+            return "portal"
+        if path == "/clusters" or (path.startswith("/clusters/") and "/" not in path[10:]
+                                   and len(path) > 10):
+            return "eks"
+        if path in ("/authorize", "/device"):
+            return "oidc"
+        if path == "/" and ("Action" in req.query):
+            return "sts"
+    elif method == "POST":
+        if path in _OIDC_POST or path == "/device":
+            return "oidc"
+        if path == "/logout":
+            return "portal"
+        if path == "/":
+            return "sts"
+    return "other"
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+

@@ -1,0 +1,271 @@
+"""The emulated organisation: accounts, permission-set roles, disabled regions and clusters.
+
+Everything is derived from ``SimOptions.seed`` with one ``random.Random``, so the same options
+always give the same organisation. :meth:`Organisation.dump` is the ground truth that tests compare
+a scan to.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import textwrap
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ekstrio.sim.options import OPT_IN_REGIONS, SimOptions
+
+#: Permission sets whose policies allow eks:ListClusters / eks:DescribeCluster.
+EKS_ROLES = ("AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess", "EKSDeveloper")
+#: Permission sets without EKS permissions: EKS answers them 403 AccessDeniedException.
+NO_EKS_ROLES = ("BillingAccess", "SupportUser")
+
+_TEAMS = ("payments", "search", "identity", "data", "platform", "mobile", "ads", "shop",
+          "ledger", "media", "ml", "edge", "growth", "infra", "support", "risk")
+_ENVS = ("prod", "staging", "dev", "sandbox", "qa", "shared")
+_PURPOSES = ("web", "api", "batch", "jobs", "ingest", "core", "ops", "gpu", "mesh", "etl")
+_VERSIONS = ("1.29", "1.30", "1.31", "1.32", "1.33")
+_STATUSES = ("ACTIVE", "CREATING", "UPDATING", "FAILED", "DELETING")
+_STATUS_WEIGHTS = (85, 5, 5, 3, 2)
+_AUTH_MODES = ("API_AND_CONFIG_MAP", "API", "CONFIG_MAP")
+
+
+@dataclass(frozen=True)
+class SimRole:
+    name: str
+    eks: bool  # whether the permission set allows EKS List/Describe
+
+
+@dataclass(frozen=True)
+class SimAccount:
+    account_id: str
+    name: str
+    email: str
+    roles: tuple[SimRole, ...]
+    disabled_regions: frozenset[str]
+
+    def role(self, name: str) -> SimRole | None:
+        for role in self.roles:
+            if role.name == name:
+                return role
+        return None
+
+
+@dataclass(frozen=True)
+class Organisation:
+    seed: int
+    partition: str
+    dns_suffix: str
+    regions: tuple[str, ...]
+    start_url: str
+    sso_region: str
+    user: str
+    accounts: tuple[SimAccount, ...]
+    # (account_id, region) -> cluster descriptions sorted by name (only non-empty pairs)
+    clusters: dict[tuple[str, str], tuple[dict[str, Any], ...]] = field(hash=False)
+    by_id: dict[str, SimAccount] = field(hash=False)
+
+    def clusters_in(self, account_id: str, region: str) -> tuple[dict[str, Any], ...]:
+        return self.clusters.get((account_id, region), ())
+
+    @property
+    def cluster_count(self) -> int:
+        return sum(len(v) for v in self.clusters.values())
+
+    def dump(self) -> dict[str, Any]:
+        """The whole organisation as JSON-ready data: the ground truth for tests and demos."""
+        accounts = []
+        for acct in self.accounts:
+            by_region = {
+                region: list(self.clusters_in(acct.account_id, region))
+                for region in self.regions
+                if self.clusters_in(acct.account_id, region)
+            }
+            accounts.append({
+                "accountId": acct.account_id,
+                "accountName": acct.name,
+                "emailAddress": acct.email,
+                "roles": [{"roleName": r.name, "eksAccess": r.eks} for r in acct.roles],
+                "disabledRegions": sorted(acct.disabled_regions),
+                "clusters": by_region,
+            })
+        return {
+            "seed": self.seed,
+            "partition": self.partition,
+            "regions": list(self.regions),
+            "startUrl": self.start_url,
+            "ssoRegion": self.sso_region,
+            "user": self.user,
+            "summary": {
+                "accounts": len(self.accounts),
+                "clusters": self.cluster_count,
+                "accountRegionsWithClusters": len(self.clusters),
+            },
+            "accounts": accounts,
+        }
+
+
+def _fake_ca_data(rng: random.Random) -> str:
+    """base64 of a PEM-shaped certificate: the same shape as EKS's certificateAuthority.data.
+
+    The body is random DER-looking bytes (starting with a SEQUENCE header), not a real
+    certificate: nothing in the sim or the client validates it, and it is cheap to make.
+    """
+    der = b"\x30\x82\x02\xf4\x30\x82\x01\xdc\xa0\x03\x02\x01\x02" + rng.randbytes(743)
+    body = "\n".join(textwrap.wrap(base64.b64encode(der).decode(), 64))
+    pem = f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+    return base64.b64encode(pem.encode()).decode()
+
+
+def _make_cluster(rng: random.Random, name: str, account_id: str, region: str,
+                  partition: str, dns_suffix: str) -> dict[str, Any]:
+    status = rng.choices(_STATUSES, _STATUS_WEIGHTS)[0]
+    version = rng.choice(_VERSIONS)
+    host_id = rng.randbytes(16).hex().upper()
+    team = name.split("-", 1)[0]
+    cluster: dict[str, Any] = {
+        "name": name,
+        "arn": f"arn:{partition}:eks:{region}:{account_id}:cluster/{name}",
+        "createdAt": 1_650_000_000 + rng.randrange(120_000_000) + rng.randrange(1000) / 1000,
+        "version": version,
+        "roleArn": f"arn:{partition}:iam::{account_id}:role/eks-cluster-{name}",
+        "resourcesVpcConfig": {
+            "subnetIds": [f"subnet-{rng.randbytes(8).hex()[:17]}" for _ in range(3)],
+            "securityGroupIds": [],
+            "clusterSecurityGroupId": f"sg-{rng.randbytes(9).hex()[:17]}",
+            "vpcId": f"vpc-{rng.randbytes(9).hex()[:17]}",
+            "endpointPublicAccess": True,
+            "endpointPrivateAccess": rng.random() < 0.5,
+            "publicAccessCidrs": ["0.0.0.0/0"],
+        },
+        "kubernetesNetworkConfig": {"serviceIpv4Cidr": "10.100.0.0/16", "ipFamily": "ipv4"},
+        "logging": {"clusterLogging": [{
+            "types": ["api", "audit", "authenticator", "controllerManager", "scheduler"],
+            "enabled": False,
+        }]},
+        "status": status,
+        "platformVersion": f"eks.{rng.randrange(1, 40)}",
+        "tags": {"team": team, "env": rng.choice(_ENVS), "owner": f"{team}@example.com"},
+        "accessConfig": {
+            "bootstrapClusterCreatorAdminPermissions": rng.random() < 0.8,
+            "authenticationMode": rng.choices(_AUTH_MODES, (70, 25, 5))[0],
+        },
+        "upgradePolicy": {"supportType": rng.choice(("STANDARD", "EXTENDED"))},
+        "health": {"issues": []},
+    }
+    if rng.random() < 0.3:
+        cluster["tags"]["cost-center"] = str(rng.randrange(1000, 9999))
+    # EKS publishes endpoint, CA and OIDC issuer only once the control plane exists.
+    if status in ("ACTIVE", "UPDATING", "DELETING"):
+        cluster["endpoint"] = (
+            f"https://{host_id}.{rng.choice(('gr7', 'yl4', 'sk1', 'al2'))}"
+            f".{region}.eks.{dns_suffix}"
+        )
+        cluster["certificateAuthority"] = {"data": _fake_ca_data(rng)}
+        cluster["identity"] = {
+            "oidc": {"issuer": f"https://oidc.eks.{region}.{dns_suffix}/id/{host_id}"}
+        }
+    else:
+        cluster["certificateAuthority"] = {}
+    return cluster
+
+
+def _cluster_sizes(rng: random.Random, total: int, large: int, npairs: int) -> list[int]:
+    """How many clusters each populated account-region gets: a few huge, most small."""
+    large = min(large, total // 101, npairs)
+    sizes = [101] * large
+    spare = total - 101 * large
+    for i in range(large):
+        extra = min(spare, rng.randrange(40))
+        sizes[i] += extra
+        spare -= extra
+    if spare <= 0:
+        return sizes
+    room = npairs - large
+    if room <= 0:
+        sizes[0] += spare
+        return sizes
+    k = min(room, max(1, round(spare / 3)))
+    small = [1] * k
+    weights = [1.0 / (i + 1) for i in range(k)]
+    for idx, n in Counter(rng.choices(range(k), weights, k=spare - k)).items():
+        small[idx] += n
+    return sizes + small
+
+
+def generate(options: SimOptions) -> Organisation:
+    """Build the organisation for these (validated) options, deterministically from the seed."""
+    rng = random.Random(options.seed)
+    regions = options.region_list
+    partition, dns_suffix = options.partition, options.dns_suffix
+    start_url = options.start_url or f"https://d-{rng.randbytes(5).hex()}.awsapps.com/start"
+
+    accounts: list[SimAccount] = []
+    seen_ids: set[str] = set()
+    seen_names: Counter[str] = Counter()
+    for i in range(options.accounts):
+        account_id = f"{rng.randrange(10**11, 10**12):012d}"
+        while account_id in seen_ids:
+            account_id = f"{rng.randrange(10**11, 10**12):012d}"
+        seen_ids.add(account_id)
+        base = f"{rng.choice(_TEAMS)}-{rng.choice(_ENVS)}"
+        seen_names[base] += 1
+        name = base if seen_names[base] == 1 else f"{base}-{seen_names[base]}"
+        # About one account in ten (and always the third one, so small orgs have one) has
+        # no permission set that may call EKS.
+        if i == 2 or rng.random() < 0.1:
+            names = rng.sample(NO_EKS_ROLES, rng.randint(1, len(NO_EKS_ROLES)))
+            roles = [SimRole(n, eks=False) for n in names]
+        else:
+            names = rng.sample(EKS_ROLES, rng.randint(1, 3))
+            roles = [SimRole(n, eks=True) for n in names]
+            if rng.random() < 0.4:
+                roles.append(SimRole(rng.choice(NO_EKS_ROLES), eks=False))
+        disabled = {r for r in regions if r in OPT_IN_REGIONS and rng.random() < 0.5}
+        if len(disabled) == len(regions):
+            disabled.discard(regions[0])
+        accounts.append(SimAccount(
+            account_id=account_id,
+            name=name,
+            email=f"aws+{name}@example.com",
+            roles=tuple(sorted(roles, key=lambda r: r.name)),
+            disabled_regions=frozenset(disabled),
+        ))
+
+    total = options.clusters if options.clusters is not None else 4 * options.accounts
+    large = options.large_lists if options.large_lists is not None else int(total >= 150)
+    large = min(large, total // 101)
+    pairs = [(a.account_id, r) for a in accounts for r in regions if r not in a.disabled_regions]
+    rng.shuffle(pairs)
+    # The huge lists go where some role can see them (pagination must be exercised); the sort
+    # is stable, so the order stays seeded.
+    eks_accounts = {a.account_id for a in accounts if any(r.eks for r in a.roles)}
+    pairs.sort(key=lambda p: p[0] not in eks_accounts)
+    pairs[large:] = rng.sample(pairs[large:], len(pairs) - large) if large else pairs[large:]
+    clusters: dict[tuple[str, str], tuple[dict[str, Any], ...]] = {}
+    for (account_id, region), size in zip(pairs, _cluster_sizes(rng, total, large, len(pairs)),
+                                          strict=False):
+        cluster_names: set[str] = set()
+        if size > 100:
+            prefix = rng.choice(_TEAMS)
+            cluster_names = {f"{prefix}-{rng.choice(_PURPOSES)}-{n:03d}" for n in range(size)}
+        while len(cluster_names) < size:
+            cluster_names.add(f"{rng.choice(_TEAMS)}-{rng.choice(_PURPOSES)}-{rng.choice(_ENVS)}"
+                      f"{'' if rng.random() < 0.7 else '-' + str(rng.randrange(2, 9))}")
+        clusters[(account_id, region)] = tuple(
+            _make_cluster(rng, n, account_id, region, partition, dns_suffix)
+            for n in sorted(cluster_names)
+        )
+    return Organisation(
+        seed=options.seed,
+        partition=partition,
+        dns_suffix=dns_suffix,
+        regions=regions,
+        start_url=start_url,
+        sso_region=options.sso_region,
+        user=options.user,
+        accounts=tuple(accounts),
+        clusters=clusters,
+        by_id={a.account_id: a for a in accounts},
+    )

@@ -1,0 +1,105 @@
+"""Serve the sim: hypercorn's trio worker on 127.0.0.1, one port for all four APIs.
+
+:func:`serve_sim` is the in-process API: ``info = await nursery.start(serve_sim, options)`` binds,
+reports a :class:`SimInfo` (endpoint, start URL, env) and serves until cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+from ekstrio.sim.app import SimApp
+from ekstrio.sim.options import SimOptions
+from ekstrio.sim.org import Organisation, generate
+from ekstrio.sim.state import SimState
+
+log = logging.getLogger("ekstrio.sim")
+
+
+@dataclass(frozen=True)
+class SimInfo:
+    """Where a running sim listens and how to point AWS tools at it."""
+
+    endpoint: str
+    start_url: str
+    sso_region: str
+    env: dict[str, str] = field(hash=False)
+    accounts: int
+    clusters: int
+    regions: tuple[str, ...]
+    seed: int
+    org: Organisation = field(hash=False, repr=False, compare=False)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "start_url": self.start_url,
+            "sso_region": self.sso_region,
+            "env": dict(self.env),
+            "accounts": self.accounts,
+            "clusters": self.clusters,
+            "regions": list(self.regions),
+            "seed": self.seed,
+            "admin": f"{self.endpoint}/_sim/",
+            "aws_config": aws_config_snippet(self),
+        }
+
+
+def sim_env(endpoint: str) -> dict[str, str]:
+    """The ``AWS_ENDPOINT_URL_*`` variables that send SSO, OIDC, EKS and STS calls to the sim."""
+    return {
+        "AWS_ENDPOINT_URL_SSO": endpoint,
+        "AWS_ENDPOINT_URL_SSO_OIDC": endpoint,
+        "AWS_ENDPOINT_URL_EKS": endpoint,
+        "AWS_ENDPOINT_URL_STS": endpoint,
+    }
+
+
+def aws_config_snippet(info: SimInfo) -> str:
+    return (f"[sso-session sim]\nsso_start_url = {info.start_url}\n"
+            f"sso_region = {info.sso_region}\nsso_registration_scopes = sso:account:access\n")
+
+
+def hypercorn_config(options: SimOptions) -> Config:
+    config = Config()
+    config.bind = [f"{options.host}:{options.port}"]
+    config.accesslog = None  # an access log line per request would cost more than the request
+    config.errorlog = log  # hypercorn's errors go to our logger (warnings+ reach stderr)
+    config.backlog = 4096  # hundreds of clients connect at once in the concurrency tests
+    config.keep_alive_timeout = 75.0  # keep pooled client connections (AWS keeps them ~60 s+)
+    config.graceful_timeout = 0.5  # on shutdown, do not wait for hung (fault-injected) calls
+    config.include_server_header = False
+    return config
+
+
+async def serve_sim(options: SimOptions, *,
+                    task_status: trio.TaskStatus[SimInfo] = trio.TASK_STATUS_IGNORED) -> None:
+    """Generate the organisation, bind, report a :class:`SimInfo`, then serve until cancelled."""
+    options = options.validated()
+    org = generate(options)
+    state = SimState(options, org)
+    app = SimApp(state)
+    async with trio.open_nursery() as nursery:
+        # SimApp is a plain ASGI 3 callable; hypercorn's stub types want its TypedDict scopes.
+        server = partial(serve, app, hypercorn_config(options), mode="asgi")  # type: ignore[arg-type]
+        binds: list[str] = await nursery.start(server)
+        endpoint = next(b for b in binds if b.startswith("http://"))
+        state.endpoint = endpoint
+        task_status.started(SimInfo(
+            endpoint=endpoint,
+            start_url=org.start_url,
+            sso_region=org.sso_region,
+            env=sim_env(endpoint),
+            accounts=len(org.accounts),
+            clusters=org.cluster_count,
+            regions=org.regions,
+            seed=org.seed,
+            org=org,
+        ))
