@@ -2,44 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import respx
-from botocore.auth import SigV4Auth as BotocoreSigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-from wire_fakes import CREDS, respx_client
+from wire_fakes import AUTH_HEADER as _AUTH
+from wire_fakes import CREDS, recompute_signature, respx_client
 
 from ekstrio.aws.sigv4 import SigV4Auth
 from ekstrio.aws.wire import WireRequest, build_url
-
-_AUTH = re.compile(
-    r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/"
-    r"(?P<service>[^/]+)/aws4_request, SignedHeaders=(?P<signed>[^,]+), "
-    r"Signature=(?P<signature>[0-9a-f]{64})$"
-)
-
-
-def recompute_signature(sent: httpx.Request, service: str, region: str) -> str:
-    """What botocore signs for the request exactly as it went on the wire: same
-    method, raw URL, body, and the values of the headers it claims to sign."""
-    match = _AUTH.match(sent.headers["Authorization"])
-    assert match, sent.headers["Authorization"]
-    signed = match["signed"].split(";")
-    aws_request = AWSRequest(
-        method=sent.method,
-        url=str(sent.url),
-        headers={name: sent.headers[name] for name in signed},
-        data=sent.content,
-    )
-    aws_request.context["timestamp"] = sent.headers["X-Amz-Date"]
-    signer = BotocoreSigV4Auth(
-        Credentials(CREDS.access_key_id, CREDS.secret_access_key, CREDS.session_token),
-        service, region)
-    canonical = signer.canonical_request(aws_request)
-    return str(signer.signature(signer.string_to_sign(aws_request, canonical), aws_request))
 
 
 async def test_signature_on_the_wire_recomputes_with_botocore() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,9 @@ from typing import Any
 import httpx
 import stamina
 import trio
+from botocore.auth import SigV4Auth as BotocoreSigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.loaders import Loader
 
 from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport
@@ -88,3 +92,30 @@ def aws_error(
                  "x-amzn-RequestId": "req-123", **(headers or {})},
         json={"message": message, "__type": f"com.amazonaws.x#{code}"},
     )
+
+
+AUTH_HEADER = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/"
+    r"(?P<service>[^/]+)/aws4_request, SignedHeaders=(?P<signed>[^,]+), "
+    r"Signature=(?P<signature>[0-9a-f]{64})$"
+)
+
+
+def recompute_signature(sent: httpx.Request, service: str, region: str) -> str:
+    """What botocore signs for the request exactly as it went on the wire: same
+    method, raw URL, body, and the values of the headers it claims to sign."""
+    match = AUTH_HEADER.match(sent.headers["Authorization"])
+    assert match, sent.headers["Authorization"]
+    signed = match["signed"].split(";")
+    aws_request = AWSRequest(
+        method=sent.method,
+        url=str(sent.url),
+        headers={name: sent.headers[name] for name in signed},
+        data=sent.content,
+    )
+    aws_request.context["timestamp"] = sent.headers["X-Amz-Date"]
+    signer = BotocoreSigV4Auth(
+        Credentials(CREDS.access_key_id, CREDS.secret_access_key, CREDS.session_token),
+        service, region)
+    canonical = signer.canonical_request(aws_request)
+    return str(signer.signature(signer.string_to_sign(aws_request, canonical), aws_request))
