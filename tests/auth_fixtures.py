@@ -8,11 +8,14 @@ tests/sim_fixtures.py.
   Returns the :class:`~ekstrio.model.SsoSession`. No token yet (for sign-in tests).
 * ``signed_in``: the same plus a token file, exactly as ``ekstrio login`` / ``aws sso login``
   would leave it (``sim.issue_token()``, 8 h, not refreshable). Returns the SsoSession.
-* ``write_sim_token(sim, session, expires_in=…)``: the helper behind ``signed_in``.
+* ``use_sim(handle)``: the same as ``sim_config`` for a sim made with ``make_sim(...)``.
+* ``write_sim_config(sim, home)`` / ``write_sim_token(sim, session, expires_in=…)``: the
+  helpers behind them, importable as ``from auth_fixtures import write_sim_token``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,10 +60,22 @@ def write_sim_token(sim: Any, session: SsoSession, *, expires_in: int = 8 * 3600
 
 
 @pytest.fixture
-def sim_config(sim: Any, monkeypatch: pytest.MonkeyPatch, isolated_home: Path) -> SsoSession:
-    for key, value in sim.env.items():
-        monkeypatch.setenv(key, value)
-    return write_sim_config(sim, isolated_home)
+def use_sim(monkeypatch: pytest.MonkeyPatch,
+            isolated_home: Path) -> Callable[..., SsoSession]:
+    """``use_sim(handle)``: point the environment and ``~/.aws/config`` at that sim
+    (for sims from ``make_sim``); returns the session."""
+
+    def configure(handle: Any, *, name: str = SESSION_NAME, extra: str = "") -> SsoSession:
+        for key, value in handle.env.items():
+            monkeypatch.setenv(key, value)
+        return write_sim_config(handle, isolated_home, name=name, extra=extra)
+
+    return configure
+
+
+@pytest.fixture
+def sim_config(sim: Any, use_sim: Callable[..., SsoSession]) -> SsoSession:
+    return use_sim(sim)
 
 
 @pytest.fixture
