@@ -10,6 +10,7 @@ import dataclasses
 import io
 import json
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ import pytest
 import trio
 
 from ekstrio import auth, cli
-from ekstrio.aws import endpoints, portal
+from ekstrio.aws import endpoints, oidc, portal
 from ekstrio.aws import token_cache as tc
 from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport, make_http_client
 from ekstrio.errors import AuthError, AwsError
@@ -157,6 +158,26 @@ def test_device_login_pending_then_approved(
     # Polls before the approval were answered 400 authorization_pending, about 1 s apart.
     assert 2 <= sim.stats()["by_status"].get("400", 0) <= 4
     assert trio.run(account_ids, sim, token.access_token) == expected_accounts(sim)
+
+
+def test_device_login_slow_down_adds_five_seconds(
+    make_sim: Callable[..., Any], use_sim: Callable[..., SsoSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The sim answers slow_down to polls closer than its interval (2 s). Make ekstrio believe
+    # the interval is 1 s: the second poll earns a real slow_down, and the next one must wait
+    # 1 + 5 s, by which time the code is approved.
+    sim = make_sim(auto_approve=False, device_interval=2)
+    use_sim(sim)
+    real_parse = oidc.parse_device_authorization
+    monkeypatch.setattr(oidc, "parse_device_authorization",
+                        lambda doc: dataclasses.replace(real_parse(doc), interval=1))
+    fake_browser(monkeypatch, lambda url: later(1.5, lambda: sim.approve(user_code_of(url))))
+    started = time.monotonic()
+    assert cli.run(["login", "--device-code"]) == 0
+    assert time.monotonic() - started >= 6
+    # pending, slow_down, then the token: two 400s.
+    assert sim.stats()["by_status"].get("400", 0) == 2
 
 
 def test_device_login_without_display_uses_device_flow(
