@@ -31,7 +31,7 @@ from ekstrio import aws_config
 from ekstrio.aws import endpoints, oidc, portal
 from ekstrio.aws import token_cache as tc
 from ekstrio.aws.token_cache import CachedRegistration, CachedToken
-from ekstrio.errors import AuthError, AwsError, TransportError
+from ekstrio.errors import AuthError, AwsError, FileWriteError, TransportError
 from ekstrio.model import SsoSession
 
 if TYPE_CHECKING:
@@ -203,8 +203,12 @@ class TokenProvider:
         return (await self.token()).access_token
 
     async def _refresh_locked(self) -> CachedToken:
-        # Another task (or process) may have refreshed while we waited.
-        token = self._load() or self._token
+        # Another task (or process, `aws sso login` say) may have renewed the token while we
+        # waited: take whichever of the file's and ours lasts longer.
+        token = self._token
+        on_disk = self._load()
+        if on_disk is not None and (token is None or on_disk.expires_at >= token.expires_at):
+            token = on_disk
         if token is None:
             raise AuthError(f"not signed in to {self._label()}; run: {self.hint}")
         self._token = token
@@ -237,8 +241,13 @@ class TokenProvider:
         renewed = replace(token, access_token=grant.access_token, expires_at=grant.expires_at,
                           refresh_token=grant.refresh_token,
                           start_url=self.session.start_url, region=self.session.region)
-        tc.save_sso_token(self.session, renewed, self._cache_dir)
-        log.info("refreshed the SSO token of %s", self._label())
+        try:
+            tc.save_sso_token(self.session, renewed, self._cache_dir)
+        except FileWriteError as exc:
+            # The new token is good for this run even if the cache cannot take it.
+            log.warning("could not cache the refreshed SSO token: %s", exc)
+        else:
+            log.info("refreshed the SSO token of %s", self._label())
         return renewed
 
 

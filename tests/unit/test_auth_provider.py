@@ -15,7 +15,7 @@ from ekstrio import auth
 from ekstrio.aws import token_cache as tc
 from ekstrio.aws.endpoints import Endpoint
 from ekstrio.aws.wire import WireRequest
-from ekstrio.errors import AuthError, OidcError, TransportError
+from ekstrio.errors import AuthError, FileWriteError, OidcError, TransportError
 from ekstrio.model import SsoSession
 
 BASE = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
@@ -224,3 +224,19 @@ async def test_token_renewed_by_another_process_is_picked_up(
     tc.save_sso_token(CORP, tc.CachedToken("fromcli", BASE + timedelta(hours=8)))
     assert await p.access_token() == "fromcli"
     assert fake.calls == []
+
+
+async def test_refreshed_token_is_used_even_if_the_cache_cannot_take_it(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write_token(CORP, timedelta(minutes=5))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise FileWriteError("cannot write: read-only file system")
+
+    monkeypatch.setattr(tc, "save_sso_token", refuse)
+    fake = FakeOidc()
+    p = provider(fake)
+    assert await p.access_token() == "new-1"
+    assert await p.access_token() == "new-1"
+    assert len(fake.calls) == 1
