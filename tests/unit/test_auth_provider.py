@@ -240,3 +240,7 @@ async def test_refreshed_token_is_used_even_if_the_cache_cannot_take_it(
     assert await p.access_token() == "new-1"
     assert await p.access_token() == "new-1"
     assert len(fake.calls) == 1
+    # 50 min later the in-memory token is due again; the stale file must not replace it.
+    await trio.sleep(50 * 60)
+    assert await p.access_token() == "new-2"
+    assert fake.calls[-1]["refreshToken"] == "RT-2"
