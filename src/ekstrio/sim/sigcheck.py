@@ -154,7 +154,10 @@ def decode_eks_token(token: str) -> str | SigFailure:
         return SigFailure("incomplete", f"token is missing expected {TOKEN_PREFIX!r} prefix")
     payload = token[len(TOKEN_PREFIX):]
     try:
-        return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
+        # Strict, like the authenticator's RawURLEncoding: no skipping of stray characters.
+        raw = base64.b64decode(payload + "=" * (-len(payload) % 4), altchars=b"-_",
+                               validate=True)
+        return raw.decode()
     except (ValueError, UnicodeDecodeError):
         return SigFailure("incomplete", "token is not base64url")
 
