@@ -184,3 +184,22 @@ def test_kubectl_runs_the_exec_plugin(sim: SimHandle, signed_in: SsoSession,
     assert "ekstrio" not in done.stderr or "connection refused" in done.stderr, done.stderr
     assert len(list(cache.glob("*.json"))) == 1, done.stderr  # the plugin ran, cached a token
     assert inventory["clusters"]
+
+
+def test_without_a_saved_scan_it_scans_first(sim: SimHandle, signed_in: SsoSession,
+                                            tmp_path: Path) -> None:
+    saved = Path(os.environ["XDG_CACHE_HOME"]) / "ekstrio" / "inventory.json"
+    assert not saved.exists()
+    kc = tmp_path / "config"
+    done = run("kubeconfig", "--kubeconfig", str(kc), "--start-url", sim.start_url,
+               "--sso-region", sim.sso_region, "--regions", "eu-west-1")
+    assert "scanning first" in done.stderr
+    inventory = json.loads(saved.read_text())
+    assert {c["region"] for c in inventory["clusters"]} == {"eu-west-1"}
+    contexts = yaml.safe_load(kc.read_text())["contexts"]
+    assert len(contexts) == sum(len(c["roles"]) for c in inventory["clusters"] if c["endpoint"])
+    assert contexts
+    # --from and the scan flags do not mix.
+    mixed = run("kubeconfig", "--from", str(saved), "--scan", check=False)
+    assert mixed.returncode == 2
+    assert mixed.stderr.count("\n") == 1

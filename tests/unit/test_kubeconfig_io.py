@@ -128,9 +128,19 @@ def test_invalid_yaml_is_one_line_exit_2_and_untouched(
     assert not (tmp_path / "config.ekstrio.bak").exists()
 
 
-def test_missing_inventory_says_to_scan_first(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.run(["kubeconfig"]) == 2
-    assert "run `ekstrio scan` first" in capsys.readouterr().err
+def test_missing_inventory_scans_first_and_a_scan_error_is_one_line(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    kc = tmp_path / "config"
+    assert cli.run(["kubeconfig", "--kubeconfig", str(kc)]) == 2
+    first, error = capsys.readouterr().err.splitlines()
+    assert first == "ekstrio kubeconfig: scanning first"
+    assert error.startswith("ekstrio: error: no IAM Identity Center session")
+    assert not kc.exists()
+
+
+def test_missing_from_file_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.run(["kubeconfig", "--from", "/nonexistent/scan.json"]) == 2
+    assert "--from /nonexistent/scan.json: no such file" in capsys.readouterr().err
 
 
 def test_saved_inventory_is_the_default_source(isolated_home: Path, tmp_path: Path) -> None:

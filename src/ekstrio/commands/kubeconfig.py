@@ -6,10 +6,11 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from cyclopts import Parameter
 
+from ekstrio.errors import EkstrioError, UsageError
 from ekstrio.kubeconfig import DEFAULT_CONTEXT_TEMPLATE, ExecSpec, Plan, check_template
 from ekstrio.profiles import DEFAULT_PROFILE_TEMPLATE
 
@@ -21,6 +22,27 @@ def ekstrio_command(argv0: str | None = None) -> str:
         return str(Path(argv0).resolve())
     found = shutil.which("ekstrio")
     return str(Path(found).resolve()) if found else "ekstrio"
+
+
+def scan_first(flags: dict[str, Any]) -> Any:
+    """Run ``ekstrio scan -o json`` in this process (it also saves the inventory) and return
+    its document; a partial scan is used as it is (prune only touches completed scopes)."""
+    import io
+    import json
+    from contextlib import redirect_stdout
+
+    from ekstrio.commands.scan import scan
+
+    sys.stderr.write("ekstrio kubeconfig: scanning first\n")
+    captured = io.StringIO()
+    with redirect_stdout(captured):
+        code = scan(output="json", quiet=True, **flags)
+    if code not in (0, 1):
+        raise EkstrioError(f"the scan ended with exit status {code}; nothing was written")
+    try:
+        return json.loads(captured.getvalue())
+    except ValueError:
+        raise EkstrioError("the scan printed no JSON document; nothing was written") from None
 
 
 def kubeconfig(
@@ -47,6 +69,20 @@ def kubeconfig(
         help="Make this context the current one.")] = None,
     dry_run: Annotated[bool, Parameter(
         negative=(), help="Print a unified diff instead of writing.")] = False,
+    scan: Annotated[bool, Parameter(
+        negative=(), help="Scan first (also done when there is no saved scan), with the "
+        "session and region/role flags below.")] = False,
+    profile: Annotated[str | None, Parameter(help="Scan: AWS config profile.")] = None,
+    sso_session: Annotated[str | None, Parameter(help="Scan: [sso-session NAME].")] = None,
+    start_url: Annotated[str | None, Parameter(help="Scan: SSO start URL.")] = None,
+    sso_region: Annotated[str | None, Parameter(help="Scan: SSO region.")] = None,
+    regions: Annotated[list[str] | None, Parameter(
+        negative=(), help="Scan: regions (repeat or comma-separate).")] = None,
+    role: Annotated[list[str] | None, Parameter(
+        negative=(), help="Scan: role names or globs in order of preference.")] = None,
+    all_roles: Annotated[bool, Parameter(
+        negative=(), help="Scan: every matching role, one context per cluster and role.")
+    ] = False,
 ) -> int:
     """Write kubeconfig contexts for the clusters of the last scan.
 
@@ -58,7 +94,17 @@ def kubeconfig(
 
     check_template(context_template)
     env = os.environ
-    inventory = parse_inventory(kubeconfig_io.read_inventory(from_, env, sys.stdin.read))
+    scan_flags = {"profile": profile, "sso_session": sso_session, "start_url": start_url,
+                  "sso_region": sso_region, "regions": regions, "role": role,
+                  "all_roles": all_roles}
+    if from_ is not None and (scan or any(scan_flags.values())):
+        raise UsageError("--from reads a scan; --scan and the scan flags make a new one: "
+                         "use one or the other")
+    if from_ is None and (scan or not kubeconfig_io.inventory_path(env).exists()):
+        document = scan_first(scan_flags)
+    else:
+        document = kubeconfig_io.read_inventory(from_, env, sys.stdin.read)
+    inventory = parse_inventory(document)
     spec = ExecSpec(kind="ekstrio", command=ekstrio_command())
     if exec_ == "aws":
         from ekstrio.profiles import cached_account_roles, profile_names_for
