@@ -101,3 +101,19 @@ def test_logout_without_token_says_so(
     assert cli.run(["logout"]) == 0
     assert capsys.readouterr().out == (
         "No cached token for sso-session corp.\nNo cached files to remove.\n")
+
+
+def test_logout_all_also_removes_aws_cli_role_credentials(
+    isolated_home: Path, home_config: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    home_config.write_text("[sso-session corp]\nsso_start_url = https://d.awsapps.com/start\n"
+                           "sso_region = us-east-1\n")
+    cli_file = isolated_home / ".aws/cli/cache/written-by-aws-cli.json"
+    cli_file.parent.mkdir(parents=True)
+    cli_file.write_text('{"ProviderType": "sso", "Credentials": {}}')
+    assert cli.run(["logout"]) == 0
+    assert cli_file.exists()
+    capsys.readouterr()
+    assert cli.run(["logout", "--all"]) == 0
+    assert not cli_file.exists()
+    assert f"Removed {cli_file}" in capsys.readouterr().out
