@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit
+import hashlib
+import hmac
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 import respx
-from wire_fakes import AUTH_HEADER as _AUTH
-from wire_fakes import CREDS, recompute_signature, respx_client
+from wire_fakes import AUTH_HEADER, CREDS, recompute_signature, respx_client
 
 from ekstrio.aws.sigv4 import SigV4Auth
 from ekstrio.aws.wire import WireRequest, build_url
@@ -26,7 +27,7 @@ async def test_signature_on_the_wire_recomputes_with_botocore() -> None:
     # nextToken survived the trip byte for byte, escaped once.
     assert "nextToken=ab%2Fc%2Bd%3D%3D%2Fe%2Bf%3D" in str(sent.url)
     assert dict(parse_qsl(urlsplit(str(sent.url)).query))["nextToken"] == token
-    match = _AUTH.match(sent.headers["Authorization"])
+    match = AUTH_HEADER.match(sent.headers["Authorization"])
     assert match
     assert (match["key"], match["region"], match["service"]) == (
         CREDS.access_key_id, "eu-west-1", "eks")
@@ -46,7 +47,7 @@ async def test_signed_post_with_body_and_content_type() -> None:
                               headers={"Content-Type": "application/json"},
                               auth=SigV4Auth(CREDS, "eks", "us-gov-west-1"))
     sent = route.calls.last.request
-    match = _AUTH.match(sent.headers["Authorization"])
+    match = AUTH_HEADER.match(sent.headers["Authorization"])
     assert match
     assert "content-type" in match["signed"].split(";")
     assert match["signature"] == recompute_signature(sent, "eks", "us-gov-west-1")
@@ -62,7 +63,7 @@ async def test_tampering_breaks_the_recomputed_signature() -> None:
     sent = route.calls.last.request
     forged = httpx.Request("GET", "https://eks.us-east-1.amazonaws.com/clusters?nextToken=a%2Fc",
                            headers=sent.headers)
-    match = _AUTH.match(sent.headers["Authorization"])
+    match = AUTH_HEADER.match(sent.headers["Authorization"])
     assert match
     signature = match["signature"]
     assert recompute_signature(forged, "eks", "us-east-1") != signature
@@ -74,3 +75,49 @@ def test_repr_and_no_secret_leak() -> None:
     assert CREDS.secret_access_key not in repr(auth)
     assert CREDS.session_token not in repr(auth)
     assert repr(auth) == "SigV4Auth(service='eks', region='eu-west-1')"
+
+
+def server_side_signature(sent: httpx.Request, secret: str, region: str, service: str) -> str:
+    """SigV4 as the AWS documentation has the server compute it, without botocore:
+    the canonical query is rebuilt from the DECODED parameters, each name and
+    value URI-encoded (unreserved characters kept) and sorted. If our URL
+    encoding differed from that, botocore (which signs the query as given)
+    and AWS would disagree even though the recomputation above agrees."""
+    match = AUTH_HEADER.match(sent.headers["Authorization"])
+    assert match
+    signed = match["signed"].split(";")
+    amz_date = sent.headers["X-Amz-Date"]
+    params = parse_qsl(urlsplit(str(sent.url)).query, keep_blank_values=True)
+    canonical_query = "&".join(
+        f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(params))
+    canonical_request = "\n".join([
+        sent.method,
+        quote(sent.url.path, safe="/~"),
+        canonical_query,
+        "".join(f"{name}:{' '.join(sent.headers[name].split())}\n" for name in signed),
+        ";".join(signed),
+        hashlib.sha256(sent.content).hexdigest(),
+    ])
+    scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                         hashlib.sha256(canonical_request.encode()).hexdigest()])
+    key = f"AWS4{secret}".encode()
+    for part in (amz_date[:8], region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+async def test_signature_matches_an_independent_server_side_computation() -> None:
+    request = WireRequest("GET", "/clusters", (("nextToken", "Zz/+=é ~x"), ("maxResults", "100"),
+                                               ("include", "all")))
+    url = build_url("https://eks.sa-east-1.amazonaws.com", request)
+    with respx.mock() as router:
+        route = router.get(url__startswith="https://eks.sa-east-1.amazonaws.com/").respond(
+            json={})
+        async with respx_client() as client:
+            await client.get(url, auth=SigV4Auth(CREDS, "eks", "sa-east-1"))
+    sent = route.calls.last.request
+    match = AUTH_HEADER.match(sent.headers["Authorization"])
+    assert match
+    assert match["signature"] == server_side_signature(sent, CREDS.secret_access_key,
+                                                       "sa-east-1", "eks")
