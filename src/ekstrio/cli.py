@@ -53,6 +53,11 @@ app.command("ekstrio.commands.sim:app", name="sim",
             help="The local AWS emulator (SSO, OIDC, EKS, STS) for tests and demos.")
 
 
+def _say_error(text: str) -> None:
+    # The CLI's one error line; stderr, never a traceback.
+    sys.stderr.write(f"ekstrio: error: {text}\n")
+
+
 def _first_ekstrio_error(exc: BaseException) -> BaseException:
     """Unwrap exception groups once: the first EkstrioError inside, else the group."""
     if isinstance(exc, BaseExceptionGroup):
@@ -74,18 +79,18 @@ def run(argv: Sequence[str] | None = None) -> int:
             print_error=False,
         )
     except cyclopts.CycloptsError as exc:
-        print(f"ekstrio: error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        _say_error(str(exc).strip().splitlines()[0])
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("ekstrio: interrupted", file=sys.stderr)
+        sys.stderr.write("ekstrio: interrupted\n")
         return EXIT_INTERRUPTED
     except BaseException as exc:
         found = _first_ekstrio_error(exc)
         if isinstance(found, KeyboardInterrupt):
-            print("ekstrio: interrupted", file=sys.stderr)
+            sys.stderr.write("ekstrio: interrupted\n")
             return EXIT_INTERRUPTED
         if isinstance(found, EkstrioError):
-            print(f"ekstrio: error: {found}", file=sys.stderr)
+            _say_error(str(found))
             return found.exit_code
         raise
     if result is None:
