@@ -370,17 +370,22 @@ def reconcile(
                 owned_names.setdefault(key, entry["name"])
 
     targets = list(inventory.targets)
-    names = unique_names([t.fields() for t in targets], template,
-                         ("role", "region", "account_id"), taken=foreign)
-    wanted = {t.key: (t, n) for t, n in zip(targets, names, strict=True)}
-
+    target_keys = {t.key for t in targets}
     # A cluster listed without an endpoint (CREATING, UPDATING…) is not gone: keep its entries.
     not_ready = {(s.account_id, s.region, s.cluster) for s in inventory.skipped}
 
     def gone(key: tuple[str, str, str, str]) -> bool:
         account, region, cluster, _role = key
         return (prune and (account, region) in inventory.completed
-                and key not in wanted and (account, region, cluster) not in not_ready)
+                and key not in target_keys and (account, region, cluster) not in not_ready)
+
+    # Names that stay in the file whatever happens: foreign ones and owned entries this
+    # inventory does not cover (kept). New and updated entries must not take them.
+    kept_names = {name for key, name in owned_names.items()
+                  if key not in target_keys and not gone(key)}
+    names = unique_names([t.fields() for t in targets], template,
+                         ("role", "region", "account_id"), taken=foreign | kept_names)
+    wanted = {t.key: (t, n) for t, n in zip(targets, names, strict=True)}
 
     changed: set[tuple[str, str, str, str]] = set()
     placed: set[tuple[str, tuple[str, str, str, str]]] = set()

@@ -211,29 +211,27 @@ def reconcile_profiles(
             old_profiles.setdefault((account, role), section)
 
     targets = targets_of(inventory, lists)
-    names = profile_names(targets, template,
-                          taken={n.removeprefix("profile ").strip() for n in foreign})
-    region = region or sso.region
-    new_sections = {t.key: render_profile(names[t.key], t, sso, region) for t in targets}
+    target_keys = {t.key for t in targets}
     accounts_done = {a for a, _ in inventory.completed}
-
     kept: dict[tuple[str, str], Profile] = {}
     removed: list[str] = []
     for key, section in old_profiles.items():
-        if key in new_sections:
+        if key in target_keys:
             continue
         if prune and key[0] in accounts_done:
             removed.append(section.name.removeprefix("profile "))
         else:
             kept[key] = section
+    # Kept profiles (pairs this scan did not cover) hold on to their names.
+    taken = {n.removeprefix("profile ").strip() for n in foreign}
+    taken |= {s.name.removeprefix("profile ") for s in kept.values()}
+    names = profile_names(targets, template, taken=taken)
+    region = region or sso.region
+    new_sections = {t.key: render_profile(names[t.key], t, sso, region) for t in targets}
     added = [names[k] for k in new_sections if k not in old_profiles]
     updated = [names[k] for k, s in new_sections.items()
                if k in old_profiles and old_profiles[k] != s]
-
-    # Kept profiles keep their name unless a new profile now claims it.
-    new_names = {s.name for s in new_sections.values()}
-    profiles = list(new_sections.values()) + [
-        s for s in kept.values() if s.name not in new_names]
+    profiles = [*new_sections.values(), *kept.values()]
     sections: list[Profile] = []
     if session_section is not None:
         section_name = f"sso-session {session_section.name}"
@@ -266,9 +264,20 @@ def reconcile_profiles(
 def profile_names_for(inventory: Inventory, template: str = DEFAULT_PROFILE_TEMPLATE,
                       config_text: str | None = None, lists: AccountRoles | None = None,
                       ) -> Mapping[tuple[str, str], str]:
-    """The names ``ekstrio profiles`` gives (or gave) the inventory's pairs, for ``--exec aws``."""
-    foreign: set[str] = set()
-    if config_text:
-        before, _, after = split_block(config_text)
-        foreign = {n.removeprefix("profile ").strip() for n in section_names(before + after)}
-    return profile_names(targets_of(inventory, lists), template, taken=foreign)
+    """The profile each (account, role) has for ``--exec aws``: the one already in ekstrio's
+    block when there is one (what AWS_PROFILE must name), else the name `ekstrio profiles`
+    would give it."""
+    targets = targets_of(inventory, lists)
+    if not config_text:
+        return profile_names(targets, template)
+    before, block, after = split_block(config_text)
+    existing: dict[tuple[str, str], str] = {}
+    for section in parse_sections(block or []):
+        account, role = section.get("sso_account_id"), section.get("sso_role_name")
+        if section.name.startswith("profile ") and account and role:
+            existing.setdefault((account, role), section.name.removeprefix("profile "))
+    target_keys = {t.key for t in targets}
+    taken = {n.removeprefix("profile ").strip() for n in section_names(before + after)}
+    taken |= {n for k, n in existing.items() if k not in target_keys}
+    return {**profile_names(targets, template, taken=taken),
+            **{k: n for k, n in existing.items() if k in target_keys}}

@@ -256,3 +256,14 @@ def test_non_kubeconfig_documents_are_config_errors(doc: Any) -> None:
 def test_empty_document_round_trips_through_yaml() -> None:
     text = dump_yaml(reconcile(empty_document(), inventory(cluster())).document)
     assert yaml.safe_load(text)["contexts"][0]["name"] == "prod/web"
+
+
+def test_a_kept_entry_keeps_its_name_when_a_new_cluster_would_take_it() -> None:
+    doc = reconcile({}, inventory(cluster(name="web", region="us-east-1"))).document
+    # us-east-1 was not completed this time (kept); eu-west-1 now has a "web" too.
+    plan = reconcile(doc, inventory(cluster(name="web", region="eu-west-1"),
+                                    completed=(("111122223333", "eu-west-1"),)), prune=True)
+    assert plan.kept == ("prod/web",)
+    assert names(plan.document) == ["prod/web", "prod/web-2"]
+    for section in ("clusters", "users", "contexts"):
+        assert len({e["name"] for e in plan.document[section]}) == 2

@@ -178,3 +178,15 @@ def test_accounts_without_clusters_come_from_the_scans_list_cache(
     assert cli.run(["profiles", "--from", str(source)]) == 0
     assert set(parse(config.read_text()).sections()) == {
         "profile a.R", "profile empty.Admin", "profile empty.Viewer", "profile c.Ops"}
+
+
+def test_kept_profiles_keep_their_names_and_exec_aws_uses_the_written_names() -> None:
+    text = reconcile_profiles(None, inv(_cluster("1", "prod", ["Admin"]))).text
+    # Account 1 failed this time; a new account 2, also named "prod", appears.
+    later = inv(_cluster("2", "prod", ["Admin"]), completed=[("2", "eu-west-1")])
+    plan = reconcile_profiles(text, later, prune=True)
+    assert plan.kept == ("prod.Admin",)
+    cfg = parse(plan.text)
+    assert cfg["profile prod.Admin"]["sso_account_id"] == "1"
+    assert cfg["profile prod.Admin-2"]["sso_account_id"] == "2"
+    assert profile_names_for(later, config_text=plan.text) == {("2", "Admin"): "prod.Admin-2"}
