@@ -272,10 +272,10 @@ def _client_name(session: SsoSession) -> str:
 
 async def _registration(
     t: Transport, endpoint: Endpoint, session: SsoSession, *, pkce: bool,
-    cache_dir: Path | None, now: datetime,
+    cache_dir: Path | None, now: datetime, fresh: bool = False,
 ) -> CachedRegistration:
-    """A cached registration fit for the flow, else a new one (then cached)."""
-    cached = tc.load_registration(session, cache_dir)
+    """A cached registration fit for the flow, else (or when ``fresh``) a new one, cached."""
+    cached = None if fresh else tc.load_registration(session, cache_dir)
     if cached is not None:
         if pkce and cached.usable(now=now, margin=REGISTRATION_MARGIN,
                                   grant_type=oidc.GRANT_AUTHORIZATION_CODE):
@@ -542,8 +542,18 @@ async def login_device(
     registration = await _registration(t, endpoint, session, pkce=False, cache_dir=cache_dir,
                                        now=now())
     try:
-        device = await oidc.start_device_authorization(t, endpoint, registration,
-                                                       session.start_url)
+        try:
+            device = await oidc.start_device_authorization(t, endpoint, registration,
+                                                           session.start_url)
+        except AwsError as exc:
+            if oidc.oauth_error(exc) != "invalid_client":
+                raise
+            # The cached registration is unknown to the service (deleted, or made for
+            # another IAM Identity Center instance at the same address): register anew, once.
+            registration = await _registration(t, endpoint, session, pkce=False,
+                                               cache_dir=cache_dir, now=now(), fresh=True)
+            device = await oidc.start_device_authorization(t, endpoint, registration,
+                                                           session.start_url)
     except AwsError as exc:
         raise AuthError(f"IAM Identity Center refused to start the sign-in: {exc}") from exc
     print(f"To sign in, open {device.verification_uri} and enter the code:\n\n"

@@ -350,3 +350,26 @@ def test_logout_revokes_and_removes(
     with pytest.raises(AwsError) as info:
         trio.run(account_ids, sim, token.access_token)
     assert info.value.code == "UnauthorizedException"
+
+
+def test_device_login_replaces_a_registration_the_service_does_not_know(
+    make_sim: Callable[..., Any], use_sim: Callable[..., SsoSession],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Two sims with the same seed share a start URL, so the registration cached by the
+    # first is found for the second, which never issued it (as after AWS deletes one).
+    first = make_sim(auto_approve=True)
+    session = use_sim(first)
+    assert cli.run(["login", "--device-code", "--no-browser"]) == 0
+    stale = tc.load_registration(session)
+    assert stale is not None
+    second = make_sim(auto_approve=True)
+    assert second.start_url == first.start_url
+    use_sim(second)
+    assert cli.run(["login", "--device-code", "--no-browser"]) == 0, capsys.readouterr().err
+    fresh = tc.load_registration(session)
+    assert fresh is not None
+    assert fresh.client_id != stale.client_id
+    token = tc.load_sso_token(session)
+    assert token is not None
+    assert token.client_id == fresh.client_id
