@@ -172,8 +172,12 @@ def test_rewrite_leaves_file_alone_when_transform_fails(tmp_path: Path) -> None:
 
 
 def test_ekstrio_command_prefers_the_running_script(tmp_path: Path) -> None:
-    script = tmp_path / "bin" / "ekstrio"
+    script = tmp_path / "venv" / "ekstrio"
     script.parent.mkdir()
     script.write_text("#!/bin/sh\n")
-    assert ekstrio_command(str(script)) == str(script.resolve())
+    link = tmp_path / "bin" / "ekstrio"
+    link.parent.mkdir()
+    link.symlink_to(script)
+    assert ekstrio_command(str(script)) == str(script)
+    assert ekstrio_command(str(link)) == str(link)  # not resolved: survives upgrades
     assert ekstrio_command("/nonexistent/python").endswith("ekstrio")

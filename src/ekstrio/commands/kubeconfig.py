@@ -16,12 +16,16 @@ from ekstrio.profiles import DEFAULT_PROFILE_TEMPLATE
 
 
 def ekstrio_command(argv0: str | None = None) -> str:
-    """The absolute path of the running ``ekstrio`` script, else ``ekstrio`` found on PATH."""
+    """The absolute path of the running ``ekstrio`` script, else ``ekstrio`` found on PATH.
+
+    Symlinks are not resolved: ~/.local/bin/ekstrio (pipx) or /opt/homebrew/bin/ekstrio stay
+    valid across upgrades, while the versioned paths they point to do not.
+    """
     argv0 = sys.argv[0] if argv0 is None else argv0
     if Path(argv0).name == "ekstrio" and Path(argv0).is_file():
-        return str(Path(argv0).resolve())
+        return os.path.abspath(argv0)
     found = shutil.which("ekstrio")
-    return str(Path(found).resolve()) if found else "ekstrio"
+    return os.path.abspath(found) if found else "ekstrio"
 
 
 def scan_first(flags: dict[str, Any]) -> Any:
