@@ -27,7 +27,14 @@ import os
 import sys
 from datetime import UTC, datetime, timedelta
 
-from ekstrio.errors import AuthError, AwsError, EkstrioError, TransportError, UsageError
+from ekstrio.errors import (
+    AuthError,
+    AwsError,
+    ConfigError,
+    EkstrioError,
+    TransportError,
+    UsageError,
+)
 
 # Every import here runs before each kubectl request: typing, dataclasses (which pulls in
 # inspect), pathlib and contextlib cost a few ms each, so the cached path does without them and
@@ -261,7 +268,11 @@ def _open(request: Any, env: Mapping[str, str]) -> Any:
     import ssl
     import urllib.request
 
-    context = ssl.create_default_context(cafile=env.get("AWS_CA_BUNDLE") or None)
+    bundle = env.get("AWS_CA_BUNDLE") or None
+    try:
+        context = ssl.create_default_context(cafile=bundle)
+    except (OSError, ssl.SSLError):
+        raise ConfigError(f"AWS_CA_BUNDLE={bundle}: not a readable PEM file") from None
     opener = urllib.request.build_opener(urllib.request.ProxyHandler(),
                                          urllib.request.HTTPSHandler(context=context))
     return opener.open(request, timeout=PORTAL_TIMEOUT_S)

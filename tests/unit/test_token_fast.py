@@ -318,3 +318,15 @@ def test_cached_path_imports_only_the_standard_library(isolated_home: Path) -> N
                           text=True, check=False, timeout=60)
     assert json.loads(done.stdout)["status"]["token"] == "k8s-aws-v1.cached"
     assert done.stderr.strip() == "[] 0"
+
+
+def test_bad_ca_bundle_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    token_cache.save_sso_token(SESSION, token_cache.CachedToken(
+        access_token="bearer-abc", expires_at=datetime.now(UTC) + timedelta(hours=1),
+        region="us-east-1", start_url="https://x/start"))
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    code, _, err = _run(ARGS, capsys)
+    assert code == 2
+    assert err == f"ekstrio token: AWS_CA_BUNDLE={tmp_path / 'missing.pem'}: not a readable " \
+        "PEM file\n"
