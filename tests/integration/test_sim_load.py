@@ -103,7 +103,7 @@ async def raw_get(endpoint: str, path: str, headers: dict[str, str]) -> int:
 
 async def test_500_concurrent_connections_are_all_answered(
         make_sim: Callable[..., SimHandle]) -> None:
-    sim = make_sim(latency_ms=2000, portal_rps=0)
+    sim = make_sim(latency_ms=3000, portal_rps=0)
     headers = {TOKEN_HEADER: sim.issue_token()}
     statuses: list[int] = []
 
