@@ -203,3 +203,36 @@ def test_without_a_saved_scan_it_scans_first(sim: SimHandle, signed_in: SsoSessi
     mixed = run("kubeconfig", "--from", str(saved), "--scan", check=False)
     assert mixed.returncode == 2
     assert mixed.stderr.count("\n") == 1
+
+
+AWS_CLI = shutil.which("aws") or next(
+    (p for p in ("/tmp/awscli-venv/bin/aws",) if Path(p).exists()), None)
+
+
+@pytest.mark.skipif(AWS_CLI is None, reason="no AWS CLI (pip install awscli) to run")
+def test_exec_aws_with_generated_profiles(sim: SimHandle, signed_in: SsoSession,
+                                          tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ekstrio profiles` + `kubeconfig --exec aws`: the AWS CLI signs with the right role."""
+    from kubernetes import client, config
+
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("PATH", f"{Path(str(AWS_CLI)).parent}{os.pathsep}{os.environ['PATH']}")
+    scan(sim)
+    run("profiles")
+    kc = tmp_path / "config"
+    run("kubeconfig", "--kubeconfig", str(kc), "--exec", "aws")
+    doc = yaml.safe_load(kc.read_text())
+    user = doc["users"][0]
+    mark = owned(user, "user")
+    exec_ = user["user"]["exec"]
+    assert exec_["command"] == "aws"
+    profile = exec_["env"][0]["value"]
+    assert f"[profile {profile}]" in (tmp_path / "aws-config").read_text()
+    configuration = client.Configuration()
+    config.load_kube_config(config_file=str(kc), context=doc["contexts"][0]["name"],
+                            client_configuration=configuration, persist_config=False)
+    token = configuration.api_key["BearerToken"].removeprefix("Bearer ")
+    answer = sim.verify_eks_token(token, mark["cluster"])
+    assert answer["ok"], answer
+    assert (answer["account_id"], answer["role_name"]) == (mark["account-id"], mark["role"])
