@@ -12,12 +12,13 @@ command, the demo and the benchmark alike.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 
@@ -29,8 +30,32 @@ from ekstrio.model import Account, ClusterInfo, Role, RoleCredentials, SsoSessio
 from ekstrio.settings import Preset
 
 log = logging.getLogger("ekstrio.scan")
+T = TypeVar("T")
 
 AccessToken = Callable[[], Awaitable[str]]
+
+
+class ScopeSlots:
+    """At most ``size(scope)`` calls of one scope between taking a rate token and the answer.
+
+    The Transport takes a scope's rate token *before* a slot of the global limiter, so
+    that a slow scope never hogs the limiter. But when the limiter is saturated, requests
+    that got their tokens over several seconds can then leave together, and the service,
+    whose own bucket holds about one second of burst, throttles the excess. Bounding each
+    scope's outstanding calls to about one second's worth keeps any such release within
+    the service's burst. It costs nothing at AWS latencies: ``rate`` calls in flight per
+    scope sustain the rate whenever a call takes under a second.
+    """
+
+    def __init__(self, size: Callable[[Hashable], int]) -> None:
+        self._size = size
+        self._slots: dict[Hashable, trio.Semaphore] = {}
+
+    def __call__(self, scope: Hashable) -> trio.Semaphore:
+        slot = self._slots.get(scope)
+        if slot is None:
+            slot = self._slots[scope] = trio.Semaphore(max(1, self._size(scope)))
+        return slot
 
 
 class AwsScanApi:
@@ -47,8 +72,10 @@ class AwsScanApi:
         refresh: bool = False,
         list_ttl: float = DEFAULT_LIST_TTL,
         use_list_cache: bool = True,
+        slots: ScopeSlots | None = None,
     ) -> None:
         self.t = transport
+        self.slots = slots or ScopeSlots(lambda scope: math.ceil(transport.rates.rate_for(scope)))
         self.session = session
         self._token = access_token
         self.portal = portal_endpoint
@@ -74,7 +101,8 @@ class AwsScanApi:
             yield list(self._cached.accounts)
             return
         token = await self._token()
-        async for page in portal.iter_accounts(self.t, self.portal, token):
+        pages = portal.iter_accounts(self.t, self.portal, token)
+        async for page in _paced(pages, self.slots(portal.token_scope(token))):
             self._accounts.extend(page)
             self._fresh_lists = True
             yield page
@@ -86,7 +114,8 @@ class AwsScanApi:
             self.cache_hits += 1
             return [Role(account_id, name) for name in cached]
         token = await self._token()
-        roles = await portal.list_account_roles(self.t, self.portal, token, account_id)
+        async with self.slots(portal.token_scope(token)):
+            roles = await portal.list_account_roles(self.t, self.portal, token, account_id)
         self._roles[account_id] = tuple(r.role_name for r in roles)
         self._fresh_lists = True
         return roles
@@ -98,25 +127,29 @@ class AwsScanApi:
                 self.cache_hits += 1
                 return cached
         token = await self._token()
-        creds = await portal.get_role_credentials(self.t, self.portal, token, account_id,
-                                                  role_name)
+        async with self.slots(portal.token_scope(token)):
+            creds = await portal.get_role_credentials(self.t, self.portal, token, account_id,
+                                                      role_name)
         try:
             token_cache.save_role_credentials(self.session, account_id, role_name, creds)
         except OSError as exc:  # a full disk must not lose the scan
             log.warning("could not cache role credentials: %s", exc)
         return creds
 
-    def cluster_names(
+    async def cluster_names(
         self, creds: RoleCredentials, account_id: str, region: str
     ) -> AsyncIterator[list[str]]:
-        return eks.iter_cluster_names(self.t, self._eks_endpoint(region), creds,
-                                      account_id=account_id, region=region)
+        pages = eks.iter_cluster_names(self.t, self._eks_endpoint(region), creds,
+                                       account_id=account_id, region=region)
+        async for page in _paced(pages, self.slots(eks.cluster_scope(account_id, region))):
+            yield page
 
     async def describe(
         self, creds: RoleCredentials, account_id: str, region: str, name: str
     ) -> ClusterInfo:
-        return await eks.describe_cluster(self.t, self._eks_endpoint(region), creds,
-                                          account_id=account_id, region=region, name=name)
+        async with self.slots(eks.cluster_scope(account_id, region)):
+            return await eks.describe_cluster(self.t, self._eks_endpoint(region), creds,
+                                              account_id=account_id, region=region, name=name)
 
     def save_lists(self) -> None:
         """Keep the account and role lists for the next scan, if this one read them whole."""
@@ -126,6 +159,23 @@ class AwsScanApi:
             save_lists(self.session, self._accounts, self._roles)
         except OSError as exc:
             log.warning("could not cache the account list: %s", exc)
+
+
+async def _paced(pages: AsyncIterator[list[T]], slot: trio.Semaphore) -> AsyncIterator[list[T]]:
+    """Pages of a paginated call, each fetched holding one of its scope's slots.
+
+    The slot is released before the page is handed on, never held across a ``yield``:
+    the consumer starts calls of the same scope (DescribeCluster, ListAccountRoles) while
+    the next page is pending.
+    """
+    async with contextlib.aclosing(pages):  # type: ignore[type-var]
+        while True:
+            async with slot:
+                try:
+                    page = await anext(pages)
+                except StopAsyncIteration:
+                    return
+            yield page
 
 
 def transport_settings(preset: Preset) -> tuple[RateLimits, CallPolicy]:
