@@ -36,6 +36,8 @@ def test_default_regions_are_botocores_eks_regions_of_the_aws_partition() -> Non
     ({"latency_ms": -1.0}, "--latency-ms"),
     ({"token_ttl": 0}, "--token-ttl"),
     ({"port": 70000}, "--port"),
+    ({"sso_region": "moon-1"}, "--sso-region"),
+    ({"sso_region": "cn-north-1"}, "--sso-region"),
 ])
 def test_bad_options_raise_one_line_usage_errors(options: dict[str, object], needle: str) -> None:
     with pytest.raises(UsageError) as exc:

@@ -23,20 +23,21 @@ OPT_IN_REGIONS = frozenset({
 
 
 @functools.cache
-def _partitions() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
-    """(partition, dnsSuffix, EKS regions) for every partition in botocore's endpoints.json."""
+def _partitions() -> tuple[tuple[str, str, tuple[str, ...], frozenset[str]], ...]:
+    """(partition, dnsSuffix, EKS regions, all regions) per partition of endpoints.json."""
     data = Loader().load_data("endpoints")
     out = []
     for part in data["partitions"]:
-        regions = set(part.get("regions", {}))
+        regions = frozenset(part.get("regions", {}))
         eks = part.get("services", {}).get("eks", {}).get("endpoints", {})
         # Keys that are not real regions (fips-* aliases) are not in the partition's regions.
-        out.append((part["partition"], part["dnsSuffix"], tuple(sorted(set(eks) & regions))))
+        out.append((part["partition"], part["dnsSuffix"], tuple(sorted(set(eks) & regions)),
+                    regions))
     return tuple(out)
 
 
 def eks_regions(partition: str = "aws") -> tuple[str, ...]:
-    for name, _suffix, regions in _partitions():
+    for name, _suffix, regions, _all in _partitions():
         if name == partition:
             return regions
     raise UsageError(f"unknown partition {partition!r}")
@@ -44,7 +45,7 @@ def eks_regions(partition: str = "aws") -> tuple[str, ...]:
 
 def partition_of(region: str) -> tuple[str, str]:
     """(partition, dnsSuffix) of an EKS region; UsageError if no partition has EKS there."""
-    for name, suffix, regions in _partitions():
+    for name, suffix, regions, _all in _partitions():
         if region in regions:
             return name, suffix
     raise UsageError(f"unknown EKS region {region!r} (see botocore's endpoints.json)")
@@ -115,8 +116,11 @@ class SimOptions:
             raise UsageError("--device-interval must be >= 0")
         if not 1 <= self.portal_page_size <= 100:
             raise UsageError("--portal-page-size must be between 1 and 100")
-        if not self.sso_region or not self.sso_region.replace("-", "").isalnum():
-            raise UsageError(f"--sso-region is not a region name: {self.sso_region!r}")
+        partition = parts.pop()
+        known = next(p[3] for p in _partitions() if p[0] == partition)
+        if self.sso_region not in known:
+            raise UsageError(f"--sso-region {self.sso_region!r} is not a region of the "
+                             f"{partition} partition")
         return self
 
     @property
