@@ -629,4 +629,9 @@ async def logout(
             status = f"portal sign-out failed: {exc}"
     removed = tc.remove_session_files(session, all_role_credentials=all_role_credentials,
                                       cache_dir=cache_dir, credentials_dir=credentials_dir)
+    # ekstrio token's cached ExecCredentials are bearer tokens for kubectl: they go too.
+    from ekstrio.token_fast import remove_cached
+
+    removed.extend(Path(p) for p in remove_cached(
+        None if all_role_credentials else session.cache_key, os.environ))
     return LogoutResult(status, tuple(removed))

@@ -224,13 +224,17 @@ def load_cached(path: str | Path, now: datetime) -> tuple[str, datetime] | None:
     return token, expires_at
 
 
-def save_cached(path: str | Path, token: str, expires_at: datetime) -> None:
+def save_cached(path: str | Path, token: str, expires_at: datetime,
+                session: str | None = None) -> None:
+    """Cache an ExecCredential's token. ``session`` (the sso-session name or start URL) lets
+    ``ekstrio logout`` find the files of that session: their names are one-way hashes."""
     import contextlib
     from pathlib import Path
 
     from ekstrio.fileio import SECRET_MODE, atomic_write
 
-    data = json.dumps({"token": token, "expirationTimestamp": format_time(expires_at)})
+    data = json.dumps({"token": token, "expirationTimestamp": format_time(expires_at),
+                       "session": session})
     # The cache is an optimisation: a read-only home must not break kubectl.
     with contextlib.suppress(EkstrioError):
         atomic_write(Path(path), data.encode(), mode=SECRET_MODE)
@@ -423,8 +427,39 @@ def produce(args: TokenArgs, env: Mapping[str, str], now: datetime) -> tuple[str
 
     signed = presign(creds, args.cluster_id or args.cluster, args.region,
                      endpoint_url=env.get(STS_OVERRIDE_ENV) or None)
-    save_cached(path, signed.token, signed.expires_at)
+    save_cached(path, signed.token, signed.expires_at, args.sso_session or args.start_url)
     return signed.token, signed.expires_at
+
+
+def remove_cached(session: str | None, env: Mapping[str, str]) -> list[str]:
+    """Delete the cached tokens of ``session`` (None: every cached token); return the paths.
+
+    Called by ``ekstrio logout``: a cached token is a bearer credential for up to 15 minutes.
+    """
+    folder = cache_dir(env)
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        if not name.endswith(".json"):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                owner = json.load(handle).get("session")
+        except (OSError, ValueError, AttributeError):
+            owner = None
+        # A file that cannot be read or names no session goes only when all are asked for.
+        if session is not None and owner != session:
+            continue
+        try:
+            os.unlink(path)
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
 
 
 def main(argv: list[str]) -> int:

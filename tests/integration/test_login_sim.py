@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -339,9 +341,20 @@ def test_logout_revokes_and_removes(
     creds_file = tc.save_role_credentials(
         signed_in, "111122223333", "Admin",
         RoleCredentials("ASIA", "s", "t", datetime.now(UTC) + timedelta(hours=1)))
+    # ekstrio token's cached ExecCredentials: this session's go, another session's stay.
+    from ekstrio import token_fast
+
+    tokens = Path(token_fast.cache_dir(os.environ))
+    mine, other = tokens / "mine.json", tokens / "other.json"
+    expiry = datetime.now(UTC) + timedelta(minutes=10)
+    token_fast.save_cached(mine, "k8s-aws-v1.mine", expiry, signed_in.cache_key)
+    token_fast.save_cached(other, "k8s-aws-v1.other", expiry, "another-session")
     assert cli.run(["logout"]) == 0
     out = capsys.readouterr().out
     assert "Signed out of sso-session sim." in out
+    assert f"Removed {mine}" in out
+    assert not mine.exists()
+    assert other.exists()
     assert f"Removed {tc.token_path(signed_in)}" in out
     assert f"Removed {creds_file}" in out
     assert not tc.token_path(signed_in).exists()
