@@ -61,8 +61,12 @@ def authorized(state: SimState, req: Request) -> str | Response:
 
 
 def list_accounts(state: SimState, req: Request) -> Response:
-    items = [{"accountId": a.account_id, "accountName": a.name, "emailAddress": a.email}
-             for a in state.org.accounts]
+    # The organisation never changes: build the list once (this is the hottest portal call).
+    items = state.portal_cache.get("accounts")
+    if items is None:
+        items = [{"accountId": a.account_id, "accountName": a.name, "emailAddress": a.email}
+                 for a in state.org.accounts]
+        state.portal_cache["accounts"] = items
     return _page(state, req, "accounts", "-", items, "accountList")
 
 

@@ -129,6 +129,7 @@ class SimState:
         self.buckets = Buckets()
         self.stats = Stats()
         self.describe_cache: dict[tuple[str, str, str], bytes] = {}
+        self.portal_cache: dict[str, list[dict[str, Any]]] = {}
 
     # --- issuing -----------------------------------------------------------------------------
     def register_client(self, grant_types: tuple[str, ...], scopes: tuple[str, ...],
