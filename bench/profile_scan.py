@@ -1,0 +1,68 @@
+"""Profile `ekstrio scan` (cold, then warm) against the medium org with pyinstrument.
+
+    /work/venv/bin/pip install pyinstrument      # a local tool, not a project dependency
+    /work/venv/bin/python bench/profile_scan.py [--size medium] [--preset default] [--out DIR]
+
+Starts the sim as its own process exactly as bench/scan_bench.py does, then runs
+``python -m pyinstrument -m ekstrio scan ...`` in a fresh signed-in HOME twice and writes
+``profile-cold.txt`` / ``profile-warm.txt`` (text, ``--show-all``) and ``.html`` into --out.
+"""
+# ruff: noqa: T201 - a command-line benchmark: printing the table is its job
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from scan_bench import PY, REGIONS, SIZES, Sim, run_child, signed_in_home  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=list(SIZES), default="medium")
+    parser.add_argument("--preset", default="default")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--interval", type=float, default=0.001)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ekstrio-prof-") as tmp:
+        work = Path(tmp)
+        sim = Sim(SIZES[args.size], work)
+        try:
+            home = work / "home"
+            shutil.rmtree(home, ignore_errors=True)
+            env = signed_in_home(sim, home)
+            for phase in ("cold", "warm"):
+                time.sleep(2.0)
+                for renderer, ext in (("text", "txt"), ("html", "html")):
+                    if renderer == "html" and phase == "warm":
+                        continue
+                    target = args.out / f"profile-{args.size}-{args.preset}-{phase}.{ext}"
+                    cmd = [PY, "-m", "pyinstrument", "--interval", str(args.interval),
+                           "-r", renderer, "-o", str(target),
+                           *(["--show-all"] if renderer == "text" else []),
+                           "-m", "ekstrio", "scan", "--sso-session", "sim",
+                           "--preset", args.preset, "--regions", ",".join(REGIONS),
+                           "--output", "json", "--quiet", "--no-save"]
+                    wall, cpu, _rss, code = run_child(cmd, env, work / "scan.json")
+                    print(f"{phase} {renderer}: {wall:.1f} s wall, {cpu:.2f} s CPU, exit {code}"
+                          f" -> {target}", flush=True)
+                    if renderer == "text" and phase == "cold":
+                        # the html pass would be a warm run; reset to cold for it
+                        shutil.rmtree(home / ".aws" / "cli", ignore_errors=True)
+                        shutil.rmtree(home / ".cache", ignore_errors=True)
+                        time.sleep(2.0)
+        finally:
+            sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
