@@ -14,7 +14,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError
 
 from ekstrio.sim.testing import SimHandle
 
@@ -150,10 +150,17 @@ def test_fault_rate_answers_5xx_in_each_services_shape(make_sim: Callable[..., S
 
 def test_reset_rate_drops_the_connection(make_sim: Callable[..., SimHandle]) -> None:
     sim = make_sim(reset_rate=1.0)
-    with pytest.raises(httpx.TransportError):
-        httpx.get(f"{sim.endpoint}/assignment/accounts",
-                  headers={TOKEN_HEADER: sim.issue_token()})
-    assert sim.stats()["resets"] == 1
+    token = sim.issue_token()
+    with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
+        httpx.get(f"{sim.endpoint}/assignment/accounts", headers={TOKEN_HEADER: token})
+    sso = botocore.session.Session().create_client(
+        "sso", region_name=sim.sso_region, endpoint_url=sim.endpoint,
+        config=Config(retries={"total_max_attempts": 1}))
+    with pytest.raises(ConnectionClosedError):
+        sso.list_accounts(accessToken=token)
+    stats = sim.stats()
+    assert stats["resets"] == 2
+    assert stats["by_status"] == {"200": 1}  # the admin token call; resets have no status
 
 
 def test_hang_rate_never_answers(make_sim: Callable[..., SimHandle]) -> None:

@@ -75,13 +75,15 @@ class SimApp:
             stats.in_flight -= 1
         stats.requests += 1
         stats.by_api[response.api] = stats.by_api.get(response.api, 0) + 1
-        stats.by_status[response.status] = stats.by_status.get(response.status, 0) + 1
+        if not response.reset:
+            stats.by_status[response.status] = stats.by_status.get(response.status, 0) + 1
         if response.reset:
-            # ASGI cannot reset a socket. Promise a body, send none and return: hypercorn then
-            # closes the connection mid-response, which clients see as a transport error.
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", b"512")]})
+            # ASGI cannot reset a socket. Send only an interim "100 Continue" and return:
+            # hypercorn then closes the connection with no final response, which every client
+            # sees as a dropped connection (httpx RemoteProtocolError, botocore
+            # ConnectionClosedError). A truncated body would not do: botocore reads with
+            # enforce_content_length=False and would take an empty body for an answer.
+            await send({"type": "http.response.start", "status": 100, "headers": []})
             return
         await send({"type": "http.response.start", "status": response.status,
                     "headers": [*response.headers,
