@@ -65,10 +65,14 @@ def test_bad_options_exit_2_with_one_line(args: list[str],
     assert len(err.splitlines()) == 1
 
 
-def test_bad_options_exit_2_as_a_process() -> None:
-    proc = subprocess.run([sys.executable, "-m", "ekstrio", "sim", "serve", "--accounts", "-1"],
+@pytest.mark.parametrize(("args", "line"), [
+    (["--accounts", "-1"], "ekstrio: error: --accounts must be between 1 and 100000, not -1"),
+    (["--regions", "eu-west-1,nowhere-1"],
+     "ekstrio: error: unknown EKS region 'nowhere-1' (see botocore's endpoints.json)"),
+])
+def test_bad_options_exit_2_as_a_process(args: list[str], line: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "ekstrio", "sim", "serve", *args],
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2
     assert proc.stdout == ""
-    assert proc.stderr.strip().splitlines() == [
-        "ekstrio: error: --accounts must be between 1 and 100000, not -1"]
+    assert proc.stderr.strip().splitlines() == [line]
