@@ -13,7 +13,8 @@ Fixture API (for every test that needs AWS over real HTTP on 127.0.0.1):
     (any :class:`ekstrio.sim.options.SimOptions` field: ``accounts``, ``regions`` (tuple),
     ``clusters``, ``large_lists``, ``portal_rps``, ``eks_rps`` (<= 0 disables), ``latency_ms``,
     ``jitter_ms``, ``fault_rate``, ``hang_rate``, ``reset_rate``, ``auto_approve``,
-    ``token_ttl``, ``credentials_ttl``, ``device_interval``, ...). All are stopped at test end.
+    ``token_ttl``, ``credentials_ttl``, ``device_interval``, ``server`` ("hypercorn" or the
+    leaner "h11"), ...). All are stopped at test end.
 
 SimHandle:
     ``endpoint`` ("http://127.0.0.1:PORT"), ``start_url``, ``sso_region``,

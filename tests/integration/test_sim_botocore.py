@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -16,9 +16,18 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ekstrio.sim.testing import SimHandle
+from ekstrio.sim.testing import SimHandle, run_sim_in_thread
+
+from sim_fixtures import SMALL  # isort: skip
 
 NO_RETRY = Config(retries={"total_max_attempts": 1})
+
+
+@pytest.fixture(scope="module", params=["hypercorn", "h11"])
+def sim(request: pytest.FixtureRequest) -> Iterator[SimHandle]:
+    """This module checks both HTTP front ends (``--server``) against botocore."""
+    with run_sim_in_thread(SMALL, server=request.param) as handle:
+        yield handle
 DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 
 

@@ -39,8 +39,11 @@ def test_first_line_is_json_and_sigterm_exits_quietly(tmp_path: Path) -> None:
         assert proc.stderr.read() == ""
 
 
-def test_sigint_exits_0() -> None:
-    with run_sim_process("--accounts", "1", "--regions", "eu-west-1") as (proc, _sim):
+@pytest.mark.parametrize("server", ["hypercorn", "h11"])
+def test_sigint_exits_0(server: str) -> None:
+    with run_sim_process("--accounts", "1", "--regions", "eu-west-1",
+                         "--server", server) as (proc, sim):
+        assert sim.issue_token()
         proc.send_signal(signal.SIGINT)
         assert proc.wait(15) == 0
 
@@ -56,6 +59,7 @@ def test_same_seed_same_org() -> None:
     ["--regions", "eu-west-1,mars-north-1"],
     ["--regions", "eu-west-1,cn-north-1"],
     ["--fault-rate", "1.5"],
+    ["--server", "nginx"],
 ])
 def test_bad_options_exit_2_with_one_line(args: list[str],
                                           capsys: pytest.CaptureFixture[str]) -> None:

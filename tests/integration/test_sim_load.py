@@ -101,9 +101,10 @@ async def raw_get(endpoint: str, path: str, headers: dict[str, str]) -> int:
     return int(data.split(b" ", 2)[1])
 
 
+@pytest.mark.parametrize("server", ["hypercorn", "h11"])
 async def test_500_concurrent_connections_are_all_answered(
-        make_sim: Callable[..., SimHandle]) -> None:
-    sim = make_sim(latency_ms=3000, portal_rps=0)
+        make_sim: Callable[..., SimHandle], server: str) -> None:
+    sim = make_sim(latency_ms=3000, portal_rps=0, server=server)
     headers = {TOKEN_HEADER: sim.issue_token()}
     statuses: list[int] = []
 
@@ -148,8 +149,10 @@ def test_fault_rate_answers_5xx_in_each_services_shape(make_sim: Callable[..., S
     assert sim.stats()["faults"] == 13
 
 
-def test_reset_rate_drops_the_connection(make_sim: Callable[..., SimHandle]) -> None:
-    sim = make_sim(reset_rate=1.0)
+@pytest.mark.parametrize("server", ["hypercorn", "h11"])
+def test_reset_rate_drops_the_connection(make_sim: Callable[..., SimHandle],
+                                        server: str) -> None:
+    sim = make_sim(reset_rate=1.0, server=server)
     token = sim.issue_token()
     with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
         httpx.get(f"{sim.endpoint}/assignment/accounts", headers={TOKEN_HEADER: token})
@@ -163,8 +166,9 @@ def test_reset_rate_drops_the_connection(make_sim: Callable[..., SimHandle]) -> 
     assert stats["by_status"] == {"200": 1}  # the admin token call; resets have no status
 
 
-def test_hang_rate_never_answers(make_sim: Callable[..., SimHandle]) -> None:
-    sim = make_sim(hang_rate=1.0)
+@pytest.mark.parametrize("server", ["hypercorn", "h11"])
+def test_hang_rate_never_answers(make_sim: Callable[..., SimHandle], server: str) -> None:
+    sim = make_sim(hang_rate=1.0, server=server)
     with pytest.raises(httpx.ReadTimeout):
         httpx.get(f"{sim.endpoint}/assignment/accounts",
                   headers={TOKEN_HEADER: sim.issue_token()}, timeout=0.5)

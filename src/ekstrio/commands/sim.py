@@ -49,6 +49,9 @@ def serve(
     client_ttl: int = 90 * 86400,
     device_code_ttl: int = 600,
     device_interval: int = 1,
+    server: Annotated[str, cyclopts.Parameter(
+        help="HTTP front end: hypercorn, or h11 (a lean loop, about 3x less CPU per request).")]
+    = "hypercorn",
     dump_org: Annotated[str | None, cyclopts.Parameter(
         help="Write the whole organisation (the ground truth) as JSON to this file.")] = None,
 ) -> int:
@@ -67,7 +70,7 @@ def serve(
         latency_ms=latency_ms, jitter_ms=jitter_ms, fault_rate=fault_rate, hang_rate=hang_rate,
         reset_rate=reset_rate, auto_approve=auto_approve, token_ttl=token_ttl,
         refresh_ttl=refresh_ttl, credentials_ttl=credentials_ttl, client_ttl=client_ttl,
-        device_code_ttl=device_code_ttl, device_interval=device_interval,
+        device_code_ttl=device_code_ttl, device_interval=device_interval, server=server,
     ).validated()
     trio.run(_serve, options, dump_org)
     return 0

@@ -1,4 +1,4 @@
-"""Serve the sim: hypercorn's trio worker on 127.0.0.1, one port for all four APIs.
+"""Serve the sim: hypercorn's trio worker (or the lean h11 loop) on 127.0.0.1, one port for all.
 
 :func:`serve_sim` is the in-process API: ``info = await nursery.start(serve_sim, options)`` binds,
 reports a :class:`SimInfo` (endpoint, start URL, env) and serves until cancelled.
@@ -16,6 +16,7 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 
 from ekstrio.sim.app import SimApp
+from ekstrio.sim.lean import serve_h11
 from ekstrio.sim.options import SimOptions
 from ekstrio.sim.org import Organisation, generate
 from ekstrio.sim.state import SimState
@@ -87,10 +88,14 @@ async def serve_sim(options: SimOptions, *,
     state = SimState(options, org)
     app = SimApp(state)
     async with trio.open_nursery() as nursery:
-        # SimApp is a plain ASGI 3 callable; hypercorn's stub types want its TypedDict scopes.
-        server = partial(serve, app, hypercorn_config(options), mode="asgi")  # type: ignore[arg-type]
-        binds: list[str] = await nursery.start(server)
-        endpoint = next(b for b in binds if b.startswith("http://"))
+        if options.server == "h11":
+            endpoint: str = await nursery.start(serve_h11, app, options.host, options.port)
+        else:
+            # SimApp is a plain ASGI 3 callable; hypercorn's stub types want TypedDict scopes.
+            server = partial(serve, app, hypercorn_config(options),  # type: ignore[arg-type]
+                             mode="asgi")
+            binds: list[str] = await nursery.start(server)
+            endpoint = next(b for b in binds if b.startswith("http://"))
         state.endpoint = endpoint
         task_status.started(SimInfo(
             endpoint=endpoint,
