@@ -43,6 +43,8 @@ class Preset:
     """Tries per call, the first included."""
     backoff_initial: float = 0.2
     backoff_max: float = 5.0
+    throttle_recovery_s: float = 10.0
+    """After a throttle halves a scope's rate, seconds to climb back to the full rate."""
     scan_timeout: float | None = None
     """Overall deadline of a scan in seconds; None for none."""
     source: str = "built-in"
@@ -68,6 +70,7 @@ _KEY_TYPES: dict[str, tuple[type, ...]] = {
     "attempts": (int,),
     "backoff_initial": (int, float),
     "backoff_max": (int, float),
+    "throttle_recovery_s": (int, float),
     "scan_timeout": (int, float),
 }
 _KEYS = frozenset(_KEY_TYPES) | {"base"}
@@ -152,6 +155,7 @@ def validate(preset: Preset) -> None:
         (preset.attempts >= 1, "attempts must be at least 1"),
         (preset.backoff_initial >= 0, "backoff_initial must not be negative"),
         (preset.backoff_max >= preset.backoff_initial, "backoff_max must be ≥ backoff_initial"),
+        (preset.throttle_recovery_s >= 0, "throttle_recovery_s must not be negative"),
         (preset.scan_timeout is None or preset.scan_timeout > 0, "scan_timeout must be ≥ 0"),
     ]
     for ok, message in checks:
