@@ -1,0 +1,141 @@
+"""Presets: shipped ones, user ones, paths, flags over them, and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ekstrio.errors import ConfigError, UsageError
+from ekstrio.settings import (
+    Preset,
+    builtin_presets_dir,
+    list_presets,
+    load_preset,
+    preset_names,
+    user_presets_dir,
+    with_overrides,
+)
+
+
+def write_user_preset(home: Path, name: str, text: str) -> Path:
+    folder = home / ".config" / "ekstrio" / "presets"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_presets_keep_their_meaning() -> None:
+    assert {"default", "conservative", "aggressive"} <= set(preset_names())
+    default, slow, fast = (load_preset(n) for n in ("default", "conservative", "aggressive"))
+    # Conservative: fewer workers, slower pacing, more retries, longer timeouts.
+    assert slow.workers < default.workers < fast.workers
+    assert slow.portal_rps < default.portal_rps < fast.portal_rps
+    assert slow.eks_rps < default.eks_rps < fast.eks_rps
+    assert slow.attempts > default.attempts > fast.attempts
+    assert slow.call_timeout > default.call_timeout > fast.call_timeout
+    assert slow.backoff_max > default.backoff_max > fast.backoff_max
+    # The default paces at the documented quotas: portal 20 rps, EKS 10 rps per scope.
+    assert (default.portal_rps, default.eks_rps) == (20.0, 10.0)
+    assert default.scan_timeout is None
+
+
+def test_no_preset_means_default() -> None:
+    assert load_preset(None) == load_preset("default")
+
+
+def test_presets_ship_from_the_repository_folder_in_a_checkout() -> None:
+    folder = builtin_presets_dir()
+    assert (folder / "default.toml").is_file()
+
+
+def test_user_preset_inherits_default_and_shadows_by_name(isolated_home: Path) -> None:
+    write_user_preset(isolated_home, "team", 'description = "ours"\nworkers = 7\n')
+    team = load_preset("team")
+    assert team.workers == 7
+    assert team.portal_rps == load_preset("default").portal_rps  # not set: default's value
+    assert team.source.endswith("team.toml")
+    write_user_preset(isolated_home, "aggressive", "workers = 3\n")
+    assert load_preset("aggressive").workers == 3
+    assert "team" in [p.name for p in list_presets()]
+
+
+def test_user_preset_with_a_base(isolated_home: Path) -> None:
+    write_user_preset(isolated_home, "gentle", 'base = "conservative"\nworkers = 2\n')
+    gentle = load_preset("gentle")
+    assert gentle.workers == 2
+    assert gentle.attempts == load_preset("conservative").attempts
+
+
+def test_preset_by_path(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text("eks_rps = 3\nscan_timeout = 120\n")
+    preset = load_preset(str(path))
+    assert preset.name == "mine"
+    assert preset.eks_rps == 3.0
+    assert isinstance(preset.eks_rps, float)
+    assert preset.scan_timeout == 120.0
+
+
+def test_user_presets_folder_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    assert user_presets_dir() == tmp_path / "cfg" / "ekstrio" / "presets"
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    assert user_presets_dir() == Path.home() / ".config" / "ekstrio" / "presets"
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("workers = [", "not valid TOML"),
+    ("wrokers = 4", "unknown key 'wrokers'"),
+    ('workers = "many"', "workers must be an integer"),
+    ("workers = true", "workers must be an integer"),
+    ("workers = 0", "workers must be at least 1"),
+    ("eks_rps = -1", "eks_rps must be above 0"),
+    ("backoff_initial = 5\nbackoff_max = 1", "backoff_max must be ≥ backoff_initial"),
+    ('base = "bad"', "unknown preset 'bad'"),
+    ('base = "loop"', "refers back to itself"),
+])
+def test_malformed_presets_are_one_line_config_errors(isolated_home: Path, text: str,
+                                                      words: str) -> None:
+    write_user_preset(isolated_home, "loop", text)
+    with pytest.raises(ConfigError) as info:
+        load_preset("loop")
+    message = str(info.value)
+    assert words in message
+    assert "\n" not in message
+    assert "loop.toml" in message or "unknown preset" in message
+
+
+def test_unknown_preset_names_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"unknown preset 'nope' \(known: aggressive, "):
+        load_preset("nope")
+
+
+def test_missing_path_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_preset(str(tmp_path / "absent.toml"))
+
+
+def test_flags_override_the_preset() -> None:
+    base = load_preset("default")
+    assert with_overrides(base) is base
+    changed = with_overrides(base, workers=5, portal_rps=2, eks_rps=1.5, call_timeout=3,
+                             scan_timeout=60, retries=0)
+    assert (changed.workers, changed.portal_rps, changed.eks_rps) == (5, 2.0, 1.5)
+    assert (changed.call_timeout, changed.scan_timeout, changed.attempts) == (3.0, 60.0, 1)
+    assert with_overrides(base, scan_timeout=0).scan_timeout is None
+
+
+def test_bad_flag_values_are_usage_errors() -> None:
+    with pytest.raises(UsageError, match="workers must be at least 1"):
+        with_overrides(load_preset("default"), workers=0)
+    with pytest.raises(UsageError, match="attempts must be at least 1"):
+        with_overrides(load_preset("default"), retries=-1)
+
+
+def test_as_dict_lists_values_without_source() -> None:
+    values = Preset(name="x").as_dict()
+    assert "source" not in values
+    assert values["name"] == "x"
+    assert Preset(name="x", attempts=4).retries == 3
