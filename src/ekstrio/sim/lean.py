@@ -90,6 +90,9 @@ async def _connection(app: ASGIApp, server: tuple[str, int], stream: trio.Socket
                 if not isinstance(request, h11.Request):
                     return  # idle timeout, closed, or not HTTP
                 parts = []
+                if conn.they_are_waiting_for_100_continue:  # curl with a large POST body
+                    await stream.send_all(conn.send(h11.InformationalResponse(
+                        status_code=100, headers=[])) or b"")
                 while True:
                     event = await _next_event(conn, stream)
                     if isinstance(event, h11.Data):
