@@ -1,0 +1,119 @@
+"""The saved inventory, --diff, and the account/role list cache."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ekstrio.errors import ConfigError
+from ekstrio.inventory import (
+    diff_inventories,
+    inventory_path,
+    lists_path,
+    load_inventory,
+    load_lists,
+    load_previous,
+    save_inventory,
+    save_lists,
+)
+from ekstrio.model import Account, SsoSession
+
+SESSION = SsoSession("https://d-1234567890.awsapps.com/start", "eu-west-1", name="corp")
+
+
+def cluster(name: str, region: str = "eu-west-1", account: str = "111122223333",
+            **fields: Any) -> dict[str, Any]:
+    return {"account_id": account, "account_name": "prod", "region": region, "name": name,
+            "roles": ["Admin"], "status": "ACTIVE", "version": "1.30", "tags": {}} | fields
+
+
+def doc(clusters: list[dict[str, Any]], completed: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"schema": "ekstrio.scan/v1", "clusters": clusters,
+            "completed": [{"account_id": a, "region": r} for a, r in completed]}
+
+
+def test_save_and_load_round_trip_private_file(isolated_home: Path) -> None:
+    document = doc([cluster("web")], [("111122223333", "eu-west-1")])
+    path = save_inventory(document)
+    assert path == inventory_path() == isolated_home / ".cache" / "ekstrio" / "inventory.json"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert load_inventory() == document
+
+
+def test_missing_or_foreign_inventory_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="run `ekstrio scan` first"):
+        load_inventory(tmp_path / "none.json")
+    other = tmp_path / "other.json"
+    other.write_text('{"schema": "something/v9"}')
+    with pytest.raises(ConfigError, match="not an ekstrio scan document"):
+        load_inventory(other)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_inventory(broken)
+    assert load_previous(broken) is None
+
+
+def test_diff_added_removed_changed() -> None:
+    old = doc([cluster("a"), cluster("b"), cluster("c")], [])
+    new = doc([cluster("a"), cluster("c", version="1.31", roles=["Admin", "ReadOnly"]),
+               cluster("d")], [("111122223333", "eu-west-1")])
+    diff = diff_inventories(old, new)
+    assert [c["name"] for c in diff.added] == ["d"]
+    assert [c["name"] for c in diff.removed] == ["b"]
+    assert [(ch.key[2], ch.fields) for ch in diff.changed] == [("c", ("version", "roles"))]
+    as_json = diff.to_json()
+    assert as_json["changed"][0]["fields"]["version"] == {"before": "1.30", "after": "1.31"}
+    assert not diff.empty
+
+
+def test_a_cluster_is_removed_only_where_the_new_scan_completed() -> None:
+    old = doc([cluster("a"), cluster("b", region="us-east-1")], [])
+    # us-east-1 failed this time: its cluster is not "removed", just not seen.
+    new = doc([cluster("a")], [("111122223333", "eu-west-1")])
+    diff = diff_inventories(old, new)
+    assert diff.removed == ()
+    assert diff.empty
+
+
+def test_diff_never_shows_certificate_data() -> None:
+    old = doc([cluster("a", certificate_authority_data="OLDSECRETISH")], [])
+    new = doc([cluster("a", certificate_authority_data="NEWSECRETISH")], [])
+    diff = diff_inventories(old, new)
+    assert diff.changed[0].fields == ("certificate_authority_data",)
+    text = str(diff.to_json())
+    assert "OLDSECRETISH" not in text
+    assert "NEWSECRETISH" not in text
+
+
+def test_list_cache_round_trip_with_ttl(isolated_home: Path) -> None:
+    accounts = [Account("111122223333", "prod", "p@example.com"), Account("444455556666", "dev")]
+    path = save_lists(SESSION, accounts, {"111122223333": ["Admin", "ReadOnly"]}, now=1000.0)
+    assert path == lists_path(SESSION)
+    assert path.stat().st_mode & 0o777 == 0o600
+    cached = load_lists(SESSION, ttl=3600, now=1000.0 + 3599)
+    assert cached is not None
+    assert cached.accounts == tuple(accounts)
+    assert cached.roles == {"111122223333": ("Admin", "ReadOnly")}
+    assert load_lists(SESSION, ttl=3600, now=1000.0 + 3600) is None  # expired
+    assert load_lists(SESSION, ttl=3600, now=999.0) is None  # from the future: distrust
+
+
+def test_list_cache_is_per_session_and_ignores_damage(isolated_home: Path) -> None:
+    save_lists(SESSION, [Account("111122223333", "prod")], {}, now=1000.0)
+    other = SsoSession("https://d-9999999999.awsapps.com/start", "eu-west-1", name="corp")
+    # Same session name, other start URL: the file is keyed by name, so check the URL too.
+    assert load_lists(other, now=1000.0) is None
+    lists_path(SESSION).write_text("{not json")
+    assert load_lists(SESSION, now=1000.0) is None
+
+
+def test_documents_are_not_mutated_by_diff() -> None:
+    old = doc([cluster("a")], [])
+    new = doc([cluster("a", version="1.31")], [])
+    before = copy.deepcopy((old, new))
+    diff_inventories(old, new)
+    assert (old, new) == before
