@@ -18,19 +18,20 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
+import httpx
 import trio
 
 from ekstrio.aws import eks, portal, token_cache
 from ekstrio.aws.endpoints import Endpoint, eks_regions, partition_of, resolve
 from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport, make_http_client
+from ekstrio.aws.wire import WireRequest
 from ekstrio.inventory import DEFAULT_LIST_TTL, AccountLists, load_lists, save_lists
 from ekstrio.model import Account, ClusterInfo, Role, RoleCredentials, SsoSession
 from ekstrio.settings import Preset
 
 log = logging.getLogger("ekstrio.scan")
-T = TypeVar("T")
 
 AccessToken = Callable[[], Awaitable[str]]
 
@@ -89,6 +90,27 @@ class ScopeSlots:
         return gate
 
 
+class PacedTransport(Transport):
+    """A Transport whose every call first passes its scope's :class:`ScopeGate`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gates = ScopeSlots(self.rates.rate_for)
+
+    async def call(
+        self,
+        endpoint: Endpoint,
+        request: WireRequest,
+        *,
+        service: str,
+        scope: Hashable,
+        auth: httpx.Auth | None = None,
+    ) -> dict[str, Any]:
+        async with self.gates(scope):
+            return await super().call(endpoint, request, service=service, scope=scope,
+                                      auth=auth)
+
+
 class AwsScanApi:
     """ScanApi over the real wire protocol (or the local sim, via endpoint overrides)."""
 
@@ -103,12 +125,10 @@ class AwsScanApi:
         refresh: bool = False,
         list_ttl: float = DEFAULT_LIST_TTL,
         use_list_cache: bool = True,
-        slots: ScopeSlots | None = None,
         eks_transport: Callable[[str], Transport] | None = None,
     ) -> None:
         self.t = transport
         self._eks_t = eks_transport or (lambda _region: transport)
-        self.slots = slots or ScopeSlots(transport.rates.rate_for)
         self.session = session
         self._token = access_token
         self.portal = portal_endpoint
@@ -134,8 +154,7 @@ class AwsScanApi:
             yield list(self._cached.accounts)
             return
         token = await self._token()
-        pages = portal.iter_accounts(self.t, self.portal, token)
-        async for page in _paced(pages, self.slots(portal.token_scope(token))):
+        async for page in portal.iter_accounts(self.t, self.portal, token):
             self._accounts.extend(page)
             self._fresh_lists = True
             yield page
@@ -147,8 +166,7 @@ class AwsScanApi:
             self.cache_hits += 1
             return [Role(account_id, name) for name in cached]
         token = await self._token()
-        async with self.slots(portal.token_scope(token)):
-            roles = await portal.list_account_roles(self.t, self.portal, token, account_id)
+        roles = await portal.list_account_roles(self.t, self.portal, token, account_id)
         self._roles[account_id] = tuple(r.role_name for r in roles)
         self._fresh_lists = True
         return roles
@@ -160,30 +178,26 @@ class AwsScanApi:
                 self.cache_hits += 1
                 return cached
         token = await self._token()
-        async with self.slots(portal.token_scope(token)):
-            creds = await portal.get_role_credentials(self.t, self.portal, token, account_id,
-                                                      role_name)
+        creds = await portal.get_role_credentials(self.t, self.portal, token, account_id,
+                                                  role_name)
         try:
             token_cache.save_role_credentials(self.session, account_id, role_name, creds)
         except OSError as exc:  # a full disk must not lose the scan
             log.warning("could not cache role credentials: %s", exc)
         return creds
 
-    async def cluster_names(
+    def cluster_names(
         self, creds: RoleCredentials, account_id: str, region: str
     ) -> AsyncIterator[list[str]]:
-        pages = eks.iter_cluster_names(self._eks_t(region), self._eks_endpoint(region), creds,
-                                       account_id=account_id, region=region)
-        async for page in _paced(pages, self.slots(eks.cluster_scope(account_id, region))):
-            yield page
+        return eks.iter_cluster_names(self._eks_t(region), self._eks_endpoint(region), creds,
+                                      account_id=account_id, region=region)
 
     async def describe(
         self, creds: RoleCredentials, account_id: str, region: str, name: str
     ) -> ClusterInfo:
-        async with self.slots(eks.cluster_scope(account_id, region)):
-            return await eks.describe_cluster(self._eks_t(region), self._eks_endpoint(region),
-                                              creds, account_id=account_id, region=region,
-                                              name=name)
+        return await eks.describe_cluster(self._eks_t(region), self._eks_endpoint(region),
+                                          creds, account_id=account_id, region=region,
+                                          name=name)
 
     def save_lists(self) -> None:
         """Keep the account and role lists for the next scan, if this one read them whole."""
@@ -193,23 +207,6 @@ class AwsScanApi:
             save_lists(self.session, self._accounts, self._roles)
         except OSError as exc:
             log.warning("could not cache the account list: %s", exc)
-
-
-async def _paced(pages: AsyncIterator[list[T]], slot: ScopeGate) -> AsyncIterator[list[T]]:
-    """Pages of a paginated call, each fetched holding one of its scope's slots.
-
-    The slot is released before the page is handed on, never held across a ``yield``:
-    the consumer starts calls of the same scope (DescribeCluster, ListAccountRoles) while
-    the next page is pending.
-    """
-    async with contextlib.aclosing(pages):  # type: ignore[type-var]
-        while True:
-            async with slot:
-                try:
-                    page = await anext(pages)
-                except StopAsyncIteration:
-                    return
-            yield page
 
 
 def transport_settings(preset: Preset) -> tuple[RateLimits, CallPolicy]:
@@ -230,7 +227,7 @@ def transport_settings(preset: Preset) -> tuple[RateLimits, CallPolicy]:
 
 def make_transport(preset: Preset, client: Any, stats: CallStats | None = None) -> Transport:
     rates, policy = transport_settings(preset)
-    return Transport(
+    return PacedTransport(
         client,
         limiter=trio.CapacityLimiter(preset.workers if preset.workers > 0 else math.inf),
         rates=rates,
@@ -322,7 +319,7 @@ async def open_scan(
         transports = []
         for _ in range(client_count(preset.workers)):
             client = await stack.enter_async_context(make_http_client(ca_bundle=ca_bundle))
-            transports.append(Transport(client, limiter=limiter, rates=rates, policy=policy,
+            transports.append(PacedTransport(client, limiter=limiter, rates=rates, policy=policy,
                                         stats=stats))
         portal_t = transports[0]
         api = AwsScanApi(
