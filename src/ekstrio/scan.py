@@ -104,6 +104,8 @@ class ScanRequest:
     all_roles: bool = False
     filter: ClusterFilter = field(default_factory=ClusterFilter)
     timeout: float | None = None
+    active_regions: int | None = None
+    """At most this many account-regions listing and describing at once (None: no bound)."""
 
 
 def _error(
@@ -165,6 +167,12 @@ class _Scan:
         self.api = api
         self.collector = collector
         self._disabled_regions: dict[str, set[str]] = {}
+        # Bounds the frontier, not the requests (the Transport's limiter does that): with
+        # every region of every account started at once, the limiter's FIFO queue holds
+        # thousands of ListClusters, a region's DescribeCluster calls wait behind them and
+        # then leave in a burst that the service throttles. A few active regions at a
+        # time keep that queue short; a region that is waiting costs nothing.
+        self._region_slots = trio.Semaphore(request.active_regions or 1_000_000_000)
 
     def _disabled(self, account: Account) -> set[str]:
         return self._disabled_regions.setdefault(account.account_id, set())
@@ -291,7 +299,9 @@ class _Scan:
                 got = await creds.get(role)
                 if isinstance(got, EkstrioError):
                     continue  # reported once by the account task
-                outcome = await self.role_in_region(account, region, role, got, found, failures)
+                async with self._region_slots:
+                    outcome = await self.role_in_region(account, region, role, got, found,
+                                                        failures)
                 if outcome == "disabled":
                     del pending[key]
                     self._disabled(account).add(region)

@@ -415,3 +415,26 @@ async def test_accounts_with_no_roles_are_skipped() -> None:
     report = await run_scan(ScanRequest(regions=REGIONS), FakeApi(org))
     assert report.skipped == (Skipped("111111111111", None, "no roles assigned"),)
     assert math.isfinite(report.duration_s)
+
+
+async def test_active_regions_bounds_the_frontier(autojump_clock: trio.testing.MockClock) -> None:
+    org = simple_org(n_accounts=4, regions=("a-1", "b-1", "c-1"), clusters_per_region=1)
+    org.page_size = 100
+    active = 0
+    most = 0
+
+    async def fault(op: str, args: tuple[str, ...]) -> None:
+        nonlocal active, most
+        if op == "list_clusters":
+            active += 1
+            most = max(most, active)
+            await trio.sleep(1)
+            active -= 1
+
+    org.fault = fault
+    t0 = trio.current_time()
+    report = await run_scan(ScanRequest(regions=("a-1", "b-1", "c-1"), active_regions=3),
+                            FakeApi(org))
+    assert len(report.clusters) == 12
+    assert most == 3
+    assert trio.current_time() - t0 == pytest.approx(4.0)  # 12 region lists, 3 at a time

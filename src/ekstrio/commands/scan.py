@@ -231,6 +231,7 @@ def _run(options: _Options, out: Console, err: Console, *, save: bool, diff: boo
         all_roles=options.all_roles,
         filter=options.cluster_filter,
         timeout=options.preset.scan_timeout,
+        active_regions=options.preset.workers,
     )
     previous = load_previous(inventory) if diff else None
     report, interrupted = trio.run(_scan_async, options, session, cfg, request, err)
