@@ -69,6 +69,10 @@ _REGION_DISABLED_CODES = frozenset(
 )
 
 
+# The credentials themselves were refused: renew them, do not try the next role.
+_STALE_CODES = frozenset({"ExpiredTokenException", "ExpiredToken", "InvalidSignatureException"})
+
+
 def is_region_not_enabled(exc: BaseException) -> bool:
     if not isinstance(exc, AwsError):
         return False
@@ -84,7 +88,15 @@ class ScanApi(Protocol):
 
     async def roles(self, account_id: str) -> list[Role]: ...
 
-    async def credentials(self, account_id: str, role_name: str) -> RoleCredentials: ...
+    async def credentials(
+        self, account_id: str, role_name: str, *, fresh: bool = False
+    ) -> RoleCredentials:
+        """``fresh``: skip any cache (the cached ones were refused)."""
+        ...
+
+    def from_cache(self, creds: RoleCredentials) -> bool:
+        """Whether these credentials came from a cache (and may have been revoked)."""
+        ...
 
     def cluster_names(
         self, creds: RoleCredentials, account_id: str, region: str
@@ -132,33 +144,63 @@ class _Creds:
     """Role credentials of one account, fetched at most once per role (single-flight).
 
     Regions of an account start together and may all fall back to the same next
-    role; without this they would each call GetRoleCredentials for it.
+    role; without this they would each call GetRoleCredentials for it. ``renew`` replaces
+    cached credentials that EKS no longer accepts, once per role, for every region.
     """
 
     def __init__(self, api: ScanApi, account_id: str) -> None:
         self._api = api
         self._account_id = account_id
-        self._done: dict[str, trio.Event] = {}
-        self._value: dict[str, RoleCredentials | EkstrioError] = {}
+        self._done: dict[tuple[str, bool], trio.Event] = {}
+        self._value: dict[tuple[str, bool], RoleCredentials | EkstrioError] = {}
 
     async def get(self, role: str) -> RoleCredentials | EkstrioError:
+        renewed = self._value.get((role, True))
+        if isinstance(renewed, RoleCredentials):
+            return renewed
+        return await self._fetch(role, fresh=False)
+
+    async def renew(self, role: str) -> RoleCredentials | EkstrioError:
+        return await self._fetch(role, fresh=True)
+
+    def from_cache(self, creds: RoleCredentials) -> bool:
+        return bool(self._api.from_cache(creds))
+
+    def cached_roles(self) -> list[str]:
+        """Roles whose current credentials came from a cache."""
+        return [role for (role, fresh), value in self._value.items()
+                if not fresh and isinstance(value, RoleCredentials) and self.from_cache(value)]
+
+    async def _fetch(self, role: str, *, fresh: bool) -> RoleCredentials | EkstrioError:
+        key = (role, fresh)
         while True:
-            event = self._done.get(role)
+            event = self._done.get(key)
             if event is None:
-                event = self._done[role] = trio.Event()
+                event = self._done[key] = trio.Event()
                 try:
-                    self._value[role] = await self._api.credentials(self._account_id, role)
+                    self._value[key] = await self._api.credentials(
+                        self._account_id, role, fresh=fresh)
                 except EXPECTED as exc:
-                    self._value[role] = exc
+                    self._value[key] = exc
                 finally:
-                    if role not in self._value:
+                    if key not in self._value:
                         # Cancelled mid-fetch: let a later caller try again.
-                        del self._done[role]
+                        del self._done[key]
                     event.set()
             else:
                 await event.wait()
-            if role in self._value:
-                return self._value[role]
+            if key in self._value:
+                return self._value[key]
+
+
+@dataclass
+class _AccountState:
+    """What the region tasks of one account tell the account task."""
+
+    denied: dict[str, list[str]] = field(default_factory=dict)  # region -> roles EKS denied
+    suspects: list[str] = field(default_factory=list)  # "disabled" to cached credentials
+    authenticated: bool = False  # EKS accepted the credentials somewhere (listed or denied)
+    trust_disabled: bool = False  # credentials renewed: "disabled" means disabled
 
 
 class _Scan:
@@ -224,12 +266,15 @@ class _Scan:
             creds = _Creds(self.api, account.account_id)
             usable = await self.usable_roles(account, candidates, creds, send)
             del pending[key]
-            denied: dict[str, list[str]] = {}
+            state = _AccountState()
             if usable:
                 async with trio.open_nursery() as nursery:
                     for region in self.request.regions:
-                        nursery.start_soon(self.region, account, region, usable, creds, denied,
+                        nursery.start_soon(self.region, account, region, usable, creds, state,
                                            send.clone())
+            if state.suspects:
+                await self.recheck_suspects(account, usable, creds, state, send)
+            denied = state.denied
             if denied:
                 # EKS refused every role: the person has no EKS access there. That is a
                 # fact to report, not a failure to retry, so it is "skipped" (exit 0).
@@ -277,13 +322,43 @@ class _Scan:
         # Regions may fall back to the later roles after an EKS denial.
         return usable + [r for r in candidates if r not in results]
 
+    async def recheck_suspects(
+        self,
+        account: Account,
+        usable: list[str],
+        creds: _Creds,
+        state: _AccountState,
+        send: trio.MemorySendChannel[Record],
+    ) -> None:
+        """Regions that looked disabled to cached credentials: believe it, or renew and retry.
+
+        Revoked cached credentials (or ones another session issued) get the very answer a
+        disabled region gets (403 UnrecognizedClientException). If EKS accepted the same
+        credentials in any region of the account (a list, or even an AccessDenied, which
+        comes after authentication) they are good and the regions really are off. If not,
+        renew the cached ones (once per role) and scan those regions again.
+        """
+        suspects, state.suspects = sorted(state.suspects), []
+        if not state.authenticated:
+            for role in creds.cached_roles():
+                await creds.renew(role)
+            state.trust_disabled = True
+            async with trio.open_nursery() as nursery:
+                for region in suspects:
+                    nursery.start_soon(self.region, account, region, usable, creds, state,
+                                       send.clone())
+            return
+        for region in suspects:
+            self._disabled(account).add(region)
+            await send.send(Skipped(account.account_id, region, "region not enabled"))
+
     async def region(
         self,
         account: Account,
         region: str,
         candidates: list[str],
         creds: _Creds,
-        denied_regions: dict[str, list[str]],
+        state: _AccountState,
         send: trio.MemorySendChannel[Record],
     ) -> None:
         pending = self.collector.pending
@@ -302,11 +377,30 @@ class _Scan:
                 async with self._region_slots:
                     outcome = await self.role_in_region(account, region, role, got, found,
                                                         failures)
+                if outcome == "stale" and creds.from_cache(got):
+                    # EKS refused the cached credentials themselves (expired, or a signature
+                    # it cannot check): renew once for the account, then try again.
+                    got = await creds.renew(role)
+                    if isinstance(got, EkstrioError):
+                        continue
+                    async with self._region_slots:
+                        outcome = await self.role_in_region(account, region, role, got, found,
+                                                            failures)
+                if outcome == "stale":
+                    failures.append(ScanError(account.account_id, account.name, region, role,
+                                              "list_clusters", "ExpiredTokenException",
+                                              "EKS refused fresh role credentials"))
+                    continue
                 if outcome == "disabled":
                     del pending[key]
+                    if creds.from_cache(got) and not state.trust_disabled:
+                        state.suspects.append(region)  # decided by recheck_suspects
+                        return
                     self._disabled(account).add(region)
                     await send.send(Skipped(account.account_id, region, "region not enabled"))
                     return
+                # An answer other than "disabled"/"stale" means EKS knew the credentials.
+                state.authenticated = True
                 if outcome == "denied":
                     denied.append(role)
                     continue
@@ -318,7 +412,7 @@ class _Scan:
             for cluster in sorted(found.values(), key=lambda c: c.name):
                 await send.send(cluster)
             if not listed_any and not failures:
-                denied_regions[region] = denied
+                state.denied[region] = denied
             for failure in failures:
                 await send.send(failure)
             if listed_any:
@@ -336,7 +430,8 @@ class _Scan:
         found: dict[str, Cluster],
         failures: list[ScanError],
     ) -> str:
-        """List and describe with one role: "complete", "partial", "denied" or "disabled"."""
+        """List and describe with one role: "complete", "partial", "denied", "disabled" or
+        "stale" (EKS refused the credentials themselves)."""
         pending = self.collector.pending
         key = (account.account_id, region)
         pending[key] = ("list_clusters", role, account.name)
@@ -373,6 +468,8 @@ class _Scan:
         if list_error is not None:
             if first_page and is_region_not_enabled(list_error):
                 return "disabled"
+            if first_page and isinstance(list_error, AwsError) and list_error.code in _STALE_CODES:
+                return "stale"
             if first_page and isinstance(list_error, AccessDeniedError):
                 return "denied"
             failures.append(_error(account, region, role, "list_clusters", list_error))

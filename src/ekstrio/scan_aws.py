@@ -142,6 +142,7 @@ class AwsScanApi:
         self._roles: dict[str, tuple[str, ...]] = {}
         self._fresh_lists = False
         self.cache_hits = 0
+        self._cached_keys: set[str] = set()
 
     async def accounts(self) -> AsyncIterator[list[Account]]:
         if self.use_list_cache and not self.refresh:
@@ -171,11 +172,14 @@ class AwsScanApi:
         self._fresh_lists = True
         return roles
 
-    async def credentials(self, account_id: str, role_name: str) -> RoleCredentials:
-        if not self.refresh:
+    async def credentials(
+        self, account_id: str, role_name: str, *, fresh: bool = False
+    ) -> RoleCredentials:
+        if not (self.refresh or fresh):
             cached = token_cache.load_role_credentials(self.session, account_id, role_name)
             if cached is not None:
                 self.cache_hits += 1
+                self._cached_keys.add(cached.access_key_id)
                 return cached
         token = await self._token()
         creds = await portal.get_role_credentials(self.t, self.portal, token, account_id,
@@ -185,6 +189,9 @@ class AwsScanApi:
         except OSError as exc:  # a full disk must not lose the scan
             log.warning("could not cache role credentials: %s", exc)
         return creds
+
+    def from_cache(self, creds: RoleCredentials) -> bool:
+        return creds.access_key_id in self._cached_keys
 
     def cluster_names(
         self, creds: RoleCredentials, account_id: str, region: str

@@ -46,8 +46,9 @@ def sim_options(**overrides: Any) -> SimOptions:
     return SimOptions(**(base | overrides))
 
 
-def scan_sim(sim: SimHandle, preset: Preset = FAST, **request: Any) -> ScanReport:
-    """One scan in-process against ``sim`` (cold: no list or credential cache)."""
+def scan_sim(sim: SimHandle, preset: Preset = FAST, *, cold: bool = True,
+             **request: Any) -> ScanReport:
+    """One scan in-process against ``sim`` (``cold``: no list or credential cache)."""
     session = SsoSession(sim.start_url, sim.sso_region)
     token = sim.issue_token()
 
@@ -56,7 +57,7 @@ def scan_sim(sim: SimHandle, preset: Preset = FAST, **request: Any) -> ScanRepor
 
     async def main() -> ScanReport:
         async with open_scan(session, preset, access_token=lambda _t: access_token,
-                             env=sim.env, refresh=True, use_list_cache=False) as (api, _):
+                             env=sim.env, refresh=cold, use_list_cache=not cold) as (api, _):
             regions = tuple(request.pop("regions", sim.org["regions"]))
             return await run_scan(ScanRequest(regions=regions, **request), api,
                                   collector=ScanCollector(stats=api.t.stats))
@@ -196,3 +197,18 @@ def test_low_quotas_throttle_and_the_scan_still_finds_everything() -> None:
     check_exact(report, sim.org)
     assert report.errors == ()
     assert report.throttles > 0
+
+
+def test_cached_credentials_another_sim_never_issued_are_renewed() -> None:
+    # Same organisation (seed), new process: the role credentials cached by the first
+    # scan are unknown to the second sim, which answers UnrecognizedClientException, as
+    # AWS does for revoked keys and for regions that are not enabled.
+    options = sim_options(accounts=5)
+    with run_sim_in_thread(options) as first:
+        warm_up = scan_sim(first, cold=False)
+    with run_sim_in_thread(options) as second:
+        report = scan_sim(second, cold=False)
+    check_exact(warm_up, first.org)
+    check_exact(report, second.org)
+    assert report.errors == ()
+    assert report.regions_skipped == warm_up.regions_skipped

@@ -38,6 +38,8 @@ class FakeOrg:
     eks_denied: set[tuple[str, str]] = field(default_factory=set)
     creds_denied: set[tuple[str, str]] = field(default_factory=set)
     disabled: set[tuple[str, str]] = field(default_factory=set)
+    # (account, role) whose cached credentials were revoked: EKS says UnrecognizedClient
+    stale_cached: set[tuple[str, str]] = field(default_factory=set)
     # a hook run before every call: (operation, args) -> None; may raise or sleep
     fault: Callable[[str, tuple[str, ...]], object] | None = None
     latency: float = 0.0
@@ -72,12 +74,20 @@ class FakeApi:
         await self.org._call("roles", account_id)
         return [Role(account_id, r) for r in self.org.roles.get(account_id, [])]
 
-    async def credentials(self, account_id: str, role_name: str) -> RoleCredentials:
+    async def credentials(
+        self, account_id: str, role_name: str, *, fresh: bool = False
+    ) -> RoleCredentials:
         await self.org._call("credentials", account_id, role_name)
         if (account_id, role_name) in self.org.creds_denied:
             raise AccessDeniedError("ForbiddenException", "No access", status=403, service="sso")
-        return RoleCredentials(f"AKIA{account_id}{role_name}", "secret", "token",
+        # Without ``fresh``, stale ones come "from a cache" when the org says so.
+        stale = not fresh and (account_id, role_name) in self.org.stale_cached
+        return RoleCredentials(f"AKIA{account_id}{role_name}", "secret",
+                               "stale" if stale else "token",
                                datetime.now(UTC) + timedelta(hours=1))
+
+    def from_cache(self, creds: RoleCredentials) -> bool:
+        return creds.session_token == "stale"
 
     async def cluster_names(
         self, creds: RoleCredentials, account_id: str, region: str
@@ -86,7 +96,7 @@ class FakeApi:
         names = sorted(self.org.clusters.get((account_id, region), []))
         for start in range(0, max(len(names), 1), self.org.page_size):
             await self.org._call("list_clusters", account_id, region, role)
-            if (account_id, region) in self.org.disabled:
+            if (account_id, region) in self.org.disabled or creds.session_token == "stale":
                 raise AwsError("UnrecognizedClientException",
                                "The security token included in the request is invalid.",
                                status=403, service="eks")
@@ -438,3 +448,15 @@ async def test_active_regions_bounds_the_frontier(autojump_clock: trio.testing.M
     assert len(report.clusters) == 12
     assert most == 3
     assert trio.current_time() - t0 == pytest.approx(4.0)  # 12 region lists, 3 at a time
+
+
+async def test_revoked_cached_credentials_are_renewed_not_taken_for_disabled_regions() -> None:
+    org = simple_org(n_accounts=2)
+    org.stale_cached.add(("100000000000", "AdministratorAccess"))
+    report = await run_scan(ScanRequest(regions=REGIONS), FakeApi(org))
+    assert found(report) == truth(org)
+    assert report.skipped == ()
+    assert report.complete
+    # Renewed once for the account, not once per region.
+    fetches = [c for c in org.calls if c[0] == "credentials" and c[1][0] == "100000000000"]
+    assert len(fetches) == 2
