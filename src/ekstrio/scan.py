@@ -118,6 +118,14 @@ class ScanRequest:
     timeout: float | None = None
     active_regions: int | None = None
     """At most this many account-regions listing and describing at once (None: no bound)."""
+    portal_accounts: int | None = None
+    """At most this many accounts in their roles+credentials stage at once (None: no bound).
+
+    The portal is paced per token, in arrival order. Unbounded, every account's
+    ListAccountRoles is queued before any GetRoleCredentials, so no account starts its EKS
+    work until nearly all roles are listed. A small bound (half the portal rate) keeps each
+    account's two calls close together: account k starts after about k/rate·2 seconds.
+    """
 
 
 def _error(
@@ -193,6 +201,12 @@ class _Creds:
                 return self._value[key]
 
 
+@dataclass(frozen=True)
+class _Usable:
+    roles: list[str]
+    creds: _Creds
+
+
 @dataclass
 class _AccountState:
     """What the region tasks of one account tell the account task."""
@@ -215,6 +229,7 @@ class _Scan:
         # then leave in a burst that the service throttles. A few active regions at a
         # time keep that queue short; a region that is waiting costs nothing.
         self._region_slots = trio.Semaphore(request.active_regions or 1_000_000_000)
+        self._portal_stage = trio.Semaphore(request.portal_accounts or 1_000_000_000)
 
     def _disabled(self, account: Account) -> set[str]:
         return self._disabled_regions.setdefault(account.account_id, set())
@@ -247,33 +262,23 @@ class _Scan:
         pending = self.collector.pending
         key = (account.account_id, None)
         async with send:
+            # Roles and credentials back to back, a few accounts at a time: see
+            # ScanRequest.portal_accounts. Waiting counts as unfinished work already.
             pending[key] = ("list_roles", None, account.name)
-            try:
-                roles = await self.api.roles(account.account_id)
-            except EXPECTED as exc:
-                del pending[key]
-                await send.send(_error(account, None, None, "list_roles", exc))
+            async with self._portal_stage:
+                usable = await self.roles_and_credentials(account, send)
+            if usable is None:
                 await send.send(AccountDone(account))
                 return
-            candidates = order_roles((r.role_name for r in roles), self.request.roles)
-            if not candidates:
-                del pending[key]
-                reason = "no matching role" if roles else "no roles assigned"
-                await send.send(Skipped(account.account_id, None, reason))
-                await send.send(AccountDone(account))
-                return
-            pending[key] = ("credentials", candidates[0], account.name)
-            creds = _Creds(self.api, account.account_id)
-            usable = await self.usable_roles(account, candidates, creds, send)
-            del pending[key]
+            creds = usable.creds
             state = _AccountState()
-            if usable:
+            if usable.roles:
                 async with trio.open_nursery() as nursery:
                     for region in self.request.regions:
-                        nursery.start_soon(self.region, account, region, usable, creds, state,
-                                           send.clone())
+                        nursery.start_soon(self.region, account, region, usable.roles, creds,
+                                           state, send.clone())
             if state.suspects:
-                await self.recheck_suspects(account, usable, creds, state, send)
+                await self.recheck_suspects(account, usable.roles, creds, state, send)
             denied = state.denied
             if denied:
                 # EKS refused every role: the person has no EKS access there. That is a
@@ -288,6 +293,32 @@ class _Scan:
                     for region in sorted(denied):
                         await send.send(Skipped(account.account_id, region, reason))
             await send.send(AccountDone(account))
+
+    async def roles_and_credentials(
+        self, account: Account, send: trio.MemorySendChannel[Record]
+    ) -> _Usable | None:
+        """The account's roles in order of preference, with credentials for the first usable
+        one (all with --all-roles); None when there is nothing to scan (already reported)."""
+        pending = self.collector.pending
+        key = (account.account_id, None)
+        pending[key] = ("list_roles", None, account.name)
+        try:
+            roles = await self.api.roles(account.account_id)
+        except EXPECTED as exc:
+            del pending[key]
+            await send.send(_error(account, None, None, "list_roles", exc))
+            return None
+        candidates = order_roles((r.role_name for r in roles), self.request.roles)
+        if not candidates:
+            del pending[key]
+            reason = "no matching role" if roles else "no roles assigned"
+            await send.send(Skipped(account.account_id, None, reason))
+            return None
+        pending[key] = ("credentials", candidates[0], account.name)
+        creds = _Creds(self.api, account.account_id)
+        usable = await self.usable_roles(account, candidates, creds, send)
+        del pending[key]
+        return _Usable(usable, creds)
 
     async def usable_roles(
         self,

@@ -460,3 +460,19 @@ async def test_revoked_cached_credentials_are_renewed_not_taken_for_disabled_reg
     # Renewed once for the account, not once per region.
     fetches = [c for c in org.calls if c[0] == "credentials" and c[1][0] == "100000000000"]
     assert len(fetches) == 2
+
+
+async def test_portal_accounts_keeps_roles_and_credentials_together(
+        autojump_clock: trio.testing.MockClock) -> None:
+    org = simple_org(n_accounts=8, clusters_per_region=1)
+    org.page_size = 100
+    org.latency = 0.05
+    await run_scan(ScanRequest(regions=REGIONS, portal_accounts=2), FakeApi(org))
+    portal = [(op, args[0]) for op, args in org.calls if op in ("roles", "credentials")]
+    # Account 0's credentials come before the roles of the last accounts, not after all.
+    assert portal.index(("credentials", "100000000000")) < portal.index(("roles", "100000000007"))
+    # Unbounded, every roles call is queued first.
+    org.calls.clear()
+    await run_scan(ScanRequest(regions=REGIONS), FakeApi(org))
+    portal = [op for op, _ in org.calls if op in ("roles", "credentials")]
+    assert portal == ["roles"] * 8 + ["credentials"] * 8

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import sys
@@ -232,6 +233,7 @@ def _run(options: _Options, out: Console, err: Console, *, save: bool, diff: boo
         filter=options.cluster_filter,
         timeout=options.preset.scan_timeout,
         active_regions=options.preset.workers,
+        portal_accounts=max(1, math.ceil(options.preset.portal_rps / 2)),
     )
     previous = load_previous(inventory) if diff else None
     report, interrupted = trio.run(_scan_async, options, session, cfg, request, err)
