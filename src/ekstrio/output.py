@@ -199,7 +199,7 @@ def render_table(report: ScanReport, out: Console, err: Console) -> None:
         where = " ".join(x for x in (e.account_name or e.account_id, e.region, e.role) if x)
         err.print(Text(f"error: {where or 'accounts'}: {e.stage}: {e.code}: {e.message}",
                        style="red"))
-    err.print(summary_line(report))
+    err.print(summary_line(report), highlight=False)
 
 
 def render_diff(diff: InventoryDiff, err: Console) -> None:

@@ -219,3 +219,15 @@ def test_help_documents_every_flag() -> None:
                  "--refresh", "--no-save", "--inventory"):
         assert flag in done.stdout, flag
     assert "order of preference" in done.stdout
+
+
+def test_verbose_logs_per_account_events_on_stderr_only(
+        sim: SimHandle, signed_in: SsoSession) -> None:
+    done = run("scan", "-v", "-o", "json", *session_args(sim))
+    assert done.returncode == 0, done.stderr
+    json.loads(done.stdout)  # stdout is still only the document
+    lines = done.stderr.splitlines()
+    done_lines = [line for line in lines if line.endswith(": done")]
+    assert len(done_lines) == len(sim.org["accounts"])
+    assert all(line.startswith("ekstrio: ") for line in lines)
+    assert "HTTP Request" not in done.stderr  # no per-request noise from httpx

@@ -159,8 +159,12 @@ def scan(
         name_regex=check_regex(name), tags=parse_tags(tag or []),
     )
     if verbose:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                            format="ekstrio: %(message)s")
+        # ekstrio's own loggers only: httpx logs every request at INFO.
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("ekstrio: %(message)s"))
+        logger = logging.getLogger("ekstrio")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     options = _Options(
         profile=profile, sso_session=sso_session, start_url=start_url, sso_region=sso_region,
         regions=tuple(regions or ()), roles=tuple(role or ()), all_roles=all_roles,
