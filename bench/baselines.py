@@ -243,6 +243,8 @@ class BotocoreScanner:
                             found.append((account_id, region, name))
             except ClientError as exc:
                 if exc.response["Error"]["Code"] == "AccessDeniedException":
+                    # the denied call raised before the paginator yielded: count it here
+                    self.counter.add(calls=1)
                     continue
                 raise
             return found

@@ -201,10 +201,32 @@ class Sim:
             self.proc.wait()
 
 
+SNAPSHOT: dict[str, str] = {}  # {"src": dir} when children run a snapshot of one commit
+
+
+def snapshot(workdir: Path, rev: str) -> str:
+    """Extract src/ and presets/ of ``rev`` into ``workdir``; children import ekstrio from there.
+
+    Other people commit to the tree while a run takes half an hour: without this, rows of one
+    table could measure different code.
+    """
+    target = workdir / "snapshot"
+    target.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", rev, "src", "presets"], cwd=REPO,
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=REPO, text=True,
+                            capture_output=True, check=True).stdout.strip()
+    SNAPSHOT.update(src=str(target / "src"), commit=commit)
+    return commit
+
+
 def clean_env(home: Path) -> dict[str, str]:
     home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "KUBECONFIG", "EKSTRIO_", "XDG_"))}
+           if not k.startswith(("AWS_", "KUBECONFIG", "EKSTRIO_", "XDG_", "PYTHONPATH"))}
+    if SNAPSHOT:
+        env["PYTHONPATH"] = SNAPSHOT["src"]
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
                XDG_CACHE_HOME=str(home / ".cache"), NO_COLOR="1",
                AWS_EC2_METADATA_DISABLED="true")
@@ -408,7 +430,20 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     return {"nproc": str(os.cpu_count()), "cpu": model, "python": platform.python_version(),
-            "platform": platform.platform()}
+            "platform": platform.platform(),
+            "commit": (f"{SNAPSHOT['commit']} (snapshot)" if SNAPSHOT else _git_head())}
+
+
+def _git_head() -> str:
+    """The commit measured, with "+changes" when src/ or presets/ differ from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "presets"],
+                               cwd=REPO, text=True, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" +uncommitted changes in src/presets" if dirty.strip() else "")
 
 
 def main() -> int:
@@ -417,6 +452,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true",
                         help="default preset only, baselines on a few accounts (a smoke run)")
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--rev", default="HEAD",
+                        help="commit whose src/ and presets/ the children run (a snapshot)")
+    parser.add_argument("--live", action="store_true",
+                        help="run the working tree as it is instead of a snapshot of --rev")
     parser.add_argument("--no-docs", action="store_true",
                         help="do not rewrite docs/benchmarks.md")
     args = parser.parse_args()
@@ -424,9 +463,12 @@ def main() -> int:
     table = QUICK if args.quick else SIZES
     results_dir = HERE / "results"
     results_dir.mkdir(exist_ok=True)
-    startup = startup_cpu()
-    print(f"start-up CPU of `ekstrio scan` (imports only): {startup:.3f} s", flush=True)
     with tempfile.TemporaryDirectory(prefix="ekstrio-bench-") as tmp:
+        if not args.live:
+            snapshot(Path(tmp), args.rev)
+        print(f"measuring commit {machine()['commit']}", flush=True)
+        startup = startup_cpu()
+        print(f"start-up CPU of `ekstrio scan` (imports only): {startup:.3f} s", flush=True)
         for name in sizes:
             result = bench_size(table[name], Path(tmp), args.no_baselines)
             result.update(machine=machine(), startup_cpu_s=startup, quick=args.quick,
