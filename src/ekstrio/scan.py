@@ -73,6 +73,26 @@ _REGION_DISABLED_CODES = frozenset(
 _STALE_CODES = frozenset({"ExpiredTokenException", "ExpiredToken", "InvalidSignatureException"})
 
 
+def token_refused(exc: BaseException) -> AuthError | None:
+    """An AuthError when the portal refused the SSO token itself (401 Unauthorized).
+
+    That is no failure of one account: every other portal call will fail the same way,
+    so the scan stops at once with the exit status that says "sign in again".
+    """
+    if isinstance(exc, AwsError) and exc.service in ("sso", "") and (
+        exc.status == 401 or exc.code == "UnauthorizedException"
+    ):
+        return AuthError(f"the SSO token was refused ({exc.code}); run `ekstrio login`")
+    return None
+
+
+def _any_denial(exc: BaseException) -> AuthError | None:
+    # ListAccounts has no per-account meaning: any denial there is about the token.
+    if isinstance(exc, AccessDeniedError):
+        return AuthError(f"the SSO token was refused ({exc.code}); run `ekstrio login`")
+    return None
+
+
 def is_region_not_enabled(exc: BaseException) -> bool:
     if not isinstance(exc, AwsError):
         return False
@@ -189,6 +209,8 @@ class _Creds:
                     self._value[key] = await self._api.credentials(
                         self._account_id, role, fresh=fresh)
                 except EXPECTED as exc:
+                    if (refused := token_refused(exc)) is not None:
+                        raise refused from exc
                     self._value[key] = exc
                 finally:
                     if key not in self._value:
@@ -249,12 +271,9 @@ class _Scan:
                             continue
                         await send.send(AccountFound(account))
                         nursery.start_soon(self.account, account, send.clone())
-            except AccessDeniedError as exc:
-                # The portal refused the SSO token itself: nothing else can work.
-                raise AuthError(
-                    f"the SSO token was refused ({exc.code}); run `ekstrio login`"
-                ) from exc
             except EXPECTED as exc:
+                if (refused := token_refused(exc) or _any_denial(exc)) is not None:
+                    raise refused from exc
                 await send.send(_error(None, None, None, "accounts", exc))
             del pending[(None, None)]
 
@@ -305,6 +324,8 @@ class _Scan:
         try:
             roles = await self.api.roles(account.account_id)
         except EXPECTED as exc:
+            if (refused := token_refused(exc)) is not None:
+                raise refused from exc
             del pending[key]
             await send.send(_error(account, None, None, "list_roles", exc))
             return None

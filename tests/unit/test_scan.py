@@ -476,3 +476,17 @@ async def test_portal_accounts_keeps_roles_and_credentials_together(
     await run_scan(ScanRequest(regions=REGIONS), FakeApi(org))
     portal = [op for op, _ in org.calls if op in ("roles", "credentials")]
     assert portal == ["roles"] * 8 + ["credentials"] * 8
+
+
+@pytest.mark.parametrize("op", ["roles", "credentials"])
+async def test_token_refused_mid_scan_stops_with_an_auth_error(op: str) -> None:
+    org = simple_org(n_accounts=4)
+
+    def fault(name: str, args: tuple[str, ...]) -> None:
+        if name == op and args[0] == "100000000002":
+            raise AccessDeniedError("UnauthorizedException", "Session token not found or invalid",
+                                    status=401, service="sso")
+
+    org.fault = fault
+    with pytest.raises(AuthError, match="ekstrio login"):
+        await run_scan(ScanRequest(regions=REGIONS), FakeApi(org))
