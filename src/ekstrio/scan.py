@@ -29,16 +29,17 @@ from typing import Protocol
 
 import trio
 
-from ekstrio.errors import (
-    AccessDeniedError,
-    AuthError,
-    AwsError,
-    EkstrioError,
-    NotFoundError,
-    TransportError,
-)
+from ekstrio.errors import AccessDeniedError, AuthError, AwsError, EkstrioError, NotFoundError
 from ekstrio.filters import ClusterFilter, order_roles
 from ekstrio.model import Account, Cluster, ClusterInfo, Role, RoleCredentials
+from ekstrio.scan_failures import (
+    EXPECTED,
+    STALE_CODES,
+    any_denial,
+    error_record,
+    is_region_not_enabled,
+    token_refused,
+)
 from ekstrio.scan_records import (
     AccountDone,
     AccountFound,
@@ -58,48 +59,6 @@ __all__ = [
     "is_region_not_enabled",
     "run_scan",
 ]
-
-# What a failed remote call looks like once the transport has given up on it.
-EXPECTED = (AwsError, TransportError)
-
-# EKS answers a region the account has not opted into with 403 and one of these:
-# the credentials are unknown there. Not a failure: the region is skipped.
-_REGION_DISABLED_CODES = frozenset(
-    {"UnrecognizedClientException", "InvalidClientTokenId", "InvalidClientTokenIdException"}
-)
-
-
-# The credentials themselves were refused: renew them, do not try the next role.
-_STALE_CODES = frozenset({"ExpiredTokenException", "ExpiredToken", "InvalidSignatureException"})
-
-
-def token_refused(exc: BaseException) -> AuthError | None:
-    """An AuthError when the portal refused the SSO token itself (401 Unauthorized).
-
-    That is no failure of one account: every other portal call will fail the same way,
-    so the scan stops at once with the exit status that says "sign in again".
-    """
-    if isinstance(exc, AwsError) and exc.service in ("sso", "") and (
-        exc.status == 401 or exc.code == "UnauthorizedException"
-    ):
-        return AuthError(f"the SSO token was refused ({exc.code}); run `ekstrio login`")
-    return None
-
-
-def _any_denial(exc: BaseException) -> AuthError | None:
-    # ListAccounts has no per-account meaning: any denial there is about the token.
-    if isinstance(exc, AccessDeniedError):
-        return AuthError(f"the SSO token was refused ({exc.code}); run `ekstrio login`")
-    return None
-
-
-def is_region_not_enabled(exc: BaseException) -> bool:
-    if not isinstance(exc, AwsError):
-        return False
-    return exc.code in _REGION_DISABLED_CODES or (
-        exc.status == 403 and "security token included in the request is invalid" in exc.message
-    )
-
 
 class ScanApi(Protocol):
     """The five remote operations a scan makes (real: scan_aws.AwsScanApi; tests: fakes)."""
@@ -146,26 +105,6 @@ class ScanRequest:
     work until nearly all roles are listed. A small bound (half the portal rate) keeps each
     account's two calls close together: account k starts after about k/rate·2 seconds.
     """
-
-
-def _error(
-    account: Account | None,
-    region: str | None,
-    role: str | None,
-    stage: str,
-    exc: EkstrioError,
-) -> ScanError:
-    code = exc.code if isinstance(exc, AwsError) else type(exc).__name__
-    message = exc.message if isinstance(exc, AwsError) else str(exc)
-    return ScanError(
-        account_id=account.account_id if account else None,
-        account_name=account.name if account else None,
-        region=region,
-        role=role,
-        stage=stage,
-        code=code,
-        message=message or str(exc),
-    )
 
 
 class _Creds:
@@ -272,9 +211,9 @@ class _Scan:
                         await send.send(AccountFound(account))
                         nursery.start_soon(self.account, account, send.clone())
             except EXPECTED as exc:
-                if (refused := token_refused(exc) or _any_denial(exc)) is not None:
+                if (refused := token_refused(exc) or any_denial(exc)) is not None:
                     raise refused from exc
-                await send.send(_error(None, None, None, "accounts", exc))
+                await send.send(error_record(None, None, None, "accounts", exc))
             del pending[(None, None)]
 
     async def account(self, account: Account, send: trio.MemorySendChannel[Record]) -> None:
@@ -327,7 +266,7 @@ class _Scan:
             if (refused := token_refused(exc)) is not None:
                 raise refused from exc
             del pending[key]
-            await send.send(_error(account, None, None, "list_roles", exc))
+            await send.send(error_record(account, None, None, "list_roles", exc))
             return None
         candidates = order_roles((r.role_name for r in roles), self.request.roles)
         if not candidates:
@@ -370,7 +309,7 @@ class _Scan:
         for role, exc in failed:
             # A denied role is expected when there is another; say so only if none works.
             if not usable or not isinstance(exc, AccessDeniedError):
-                await send.send(_error(account, None, role, "credentials", exc))
+                await send.send(error_record(account, None, role, "credentials", exc))
         # Regions may fall back to the later roles after an EKS denial.
         return usable + [r for r in candidates if r not in results]
 
@@ -496,7 +435,8 @@ class _Scan:
             except NotFoundError:
                 return  # deleted between ListClusters and DescribeCluster
             except EXPECTED as exc:
-                describe_failures.append(_error(account, region, role, "describe_cluster", exc))
+                describe_failures.append(
+                    error_record(account, region, role, "describe_cluster", exc))
                 return
             if not wanted.tags_selected(info.tags):
                 return
@@ -520,11 +460,11 @@ class _Scan:
         if list_error is not None:
             if first_page and is_region_not_enabled(list_error):
                 return "disabled"
-            if first_page and isinstance(list_error, AwsError) and list_error.code in _STALE_CODES:
+            if first_page and isinstance(list_error, AwsError) and list_error.code in STALE_CODES:
                 return "stale"
             if first_page and isinstance(list_error, AccessDeniedError):
                 return "denied"
-            failures.append(_error(account, region, role, "list_clusters", list_error))
+            failures.append(error_record(account, region, role, "list_clusters", list_error))
             failures.extend(describe_failures)
             return "partial"
         failures.extend(describe_failures)

@@ -490,3 +490,25 @@ async def test_token_refused_mid_scan_stops_with_an_auth_error(op: str) -> None:
     org.fault = fault
     with pytest.raises(AuthError, match="ekstrio login"):
         await run_scan(ScanRequest(regions=REGIONS), FakeApi(org))
+
+
+def test_failure_classification() -> None:
+    from ekstrio.scan_failures import error_record, is_region_not_enabled, token_refused
+
+    disabled = AwsError("UnrecognizedClientException",
+                        "The security token included in the request is invalid.",
+                        status=403, service="eks")
+    assert is_region_not_enabled(disabled)
+    assert not is_region_not_enabled(AccessDeniedError("AccessDeniedException", "no",
+                                                       status=403, service="eks"))
+    assert not is_region_not_enabled(TransportError("reset"))
+    assert token_refused(AccessDeniedError("UnauthorizedException", "", status=401,
+                                           service="sso")) is not None
+    # A role the user lacks is 403 Forbidden on GetRoleCredentials: not a token problem.
+    assert token_refused(AccessDeniedError("ForbiddenException", "", status=403,
+                                           service="sso")) is None
+    assert token_refused(AccessDeniedError("UnauthorizedException", "", status=401,
+                                           service="eks")) is None
+    record = error_record(Account("1", "a"), "eu-west-1", "R", "list_clusters",
+                          TransportError("connection reset"))
+    assert (record.code, record.message) == ("TransportError", "connection reset")
