@@ -365,6 +365,7 @@ class _Scan:
                 got = await creds.get(role)
                 if isinstance(got, EkstrioError):
                     continue  # reported once by the account task
+                pending[key] = ("list_clusters", role, account.name)
                 async with self._region_slots:
                     outcome = await self.role_in_region(account, region, role, got, found,
                                                         failures)
