@@ -21,7 +21,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from scan_bench import PY, REGIONS, SIZES, Sim, run_child, signed_in_home  # noqa: E402
+from scan_bench import (  # noqa: E402
+    PY,
+    REGIONS,
+    SIZES,
+    Sim,
+    run_child,
+    signed_in_home,
+    snapshot,
+)
 
 
 def main() -> int:
@@ -29,11 +37,13 @@ def main() -> int:
     parser.add_argument("--size", choices=list(SIZES), default="medium")
     parser.add_argument("--preset", default="default")
     parser.add_argument("--out", type=Path, default=HERE / "results")
-    parser.add_argument("--interval", type=float, default=0.001)
+    parser.add_argument("--interval", type=float, default=0.002)
+    parser.add_argument("--rev", default="HEAD", help="commit to profile (a snapshot)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ekstrio-prof-") as tmp:
         work = Path(tmp)
+        print(f"profiling commit {snapshot(work, args.rev)}", flush=True)
         sim = Sim(SIZES[args.size], work)
         try:
             home = work / "home"
