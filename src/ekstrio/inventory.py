@@ -160,6 +160,9 @@ class AccountLists:
     accounts: tuple[Account, ...]
     roles: Mapping[str, tuple[str, ...]]
     saved_at: float
+    # "account/region" -> clusters listed there last time: a scheduling hint only (the
+    # busiest regions start first), never taken as what is there now.
+    clusters: Mapping[str, int] = field(default_factory=dict)
 
 
 def load_lists(
@@ -176,12 +179,13 @@ def load_lists(
         accounts = tuple(Account(str(a["accountId"]), str(a["accountName"]),
                                  str(a.get("emailAddress", ""))) for a in doc["accounts"])
         roles = {str(k): tuple(str(r) for r in v) for k, v in doc["roles"].items()}
+        clusters = {str(k): int(v) for k, v in doc.get("clusters", {}).items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # absent or damaged: the cache is only an optimisation
     current = time.time() if now is None else now
     if not 0 <= current - saved_at < ttl:
         return None
-    return AccountLists(accounts, roles, saved_at)
+    return AccountLists(accounts, roles, saved_at, clusters)
 
 
 def save_lists(
@@ -189,6 +193,7 @@ def save_lists(
     accounts: Sequence[Account],
     roles: Mapping[str, Sequence[str]],
     *,
+    clusters: Mapping[str, int] | None = None,
     now: float | None = None,
     path: Path | None = None,
 ) -> Path:
@@ -200,6 +205,7 @@ def save_lists(
         "accounts": [{"accountId": a.account_id, "accountName": a.name,
                       "emailAddress": a.email} for a in accounts],
         "roles": {k: list(v) for k, v in sorted(roles.items())},
+        "clusters": dict(sorted((clusters or {}).items())),
     }
     atomic_write(path, _dump(doc), mode=0o600)
     return path

@@ -33,6 +33,9 @@ from ekstrio.settings import Preset
 
 log = logging.getLogger("ekstrio.scan")
 
+# Cluster counts from an older list cache still order the work well.
+HINTS_TTL = 30 * 86400.0
+
 AccessToken = Callable[[], Awaitable[str]]
 
 
@@ -143,8 +146,14 @@ class AwsScanApi:
         self._fresh_lists = False
         self.cache_hits = 0
         self._cached_keys: set[str] = set()
+        self._hints: dict[str, int] = {}  # "account/region" -> clusters last time
+        self._counts: dict[str, int] = {}  # the same, as listed by this scan
 
     async def accounts(self) -> AsyncIterator[list[Account]]:
+        if self.use_list_cache:
+            # Hints are kept even with --refresh: they only order the work.
+            previous = load_lists(self.session, ttl=HINTS_TTL)
+            self._hints = dict(previous.clusters) if previous else {}
         if self.use_list_cache and not self.refresh:
             self._cached = load_lists(self.session, ttl=self.list_ttl)
         if self._cached is not None:
@@ -193,11 +202,22 @@ class AwsScanApi:
     def from_cache(self, creds: RoleCredentials) -> bool:
         return creds.access_key_id in self._cached_keys
 
-    def cluster_names(
+    def priority(self, account_id: str, region: str) -> int:
+        """How many clusters this account-region had last time (busiest first)."""
+        return self._hints.get(f"{account_id}/{region}", 0)
+
+    async def cluster_names(
         self, creds: RoleCredentials, account_id: str, region: str
     ) -> AsyncIterator[list[str]]:
-        return eks.iter_cluster_names(self._eks_t(region), self._eks_endpoint(region), creds,
-                                      account_id=account_id, region=region)
+        pages = eks.iter_cluster_names(self._eks_t(region), self._eks_endpoint(region), creds,
+                                       account_id=account_id, region=region)
+        key = f"{account_id}/{region}"
+        count = 0
+        async with contextlib.aclosing(pages):  # type: ignore[type-var]
+            async for page in pages:
+                count += len(page)
+                yield page
+        self._counts[key] = count
 
     async def describe(
         self, creds: RoleCredentials, account_id: str, region: str, name: str
@@ -208,10 +228,16 @@ class AwsScanApi:
 
     def save_lists(self) -> None:
         """Keep the account and role lists for the next scan, if this one read them whole."""
-        if not (self.use_list_cache and self._accounts_complete and self._fresh_lists):
+        if not (self.use_list_cache and self._accounts_complete):
             return
+        if not (self._fresh_lists or self._counts):
+            return
+        clusters = {**self._hints, **self._counts}
+        # Lists read from the cache keep their age: new hints must not extend their TTL.
+        saved_at = self._cached.saved_at if self._cached and not self._fresh_lists else None
         try:
-            save_lists(self.session, self._accounts, self._roles)
+            save_lists(self.session, self._accounts, self._roles, clusters=clusters,
+                       now=saved_at)
         except OSError as exc:
             log.warning("could not cache the account list: %s", exc)
 

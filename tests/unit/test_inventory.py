@@ -117,3 +117,11 @@ def test_documents_are_not_mutated_by_diff() -> None:
     before = copy.deepcopy((old, new))
     diff_inventories(old, new)
     assert (old, new) == before
+
+
+def test_list_cache_keeps_cluster_count_hints(isolated_home: Path) -> None:
+    save_lists(SESSION, [Account("111122223333", "prod")], {},
+               clusters={"111122223333/eu-west-1": 120}, now=1000.0)
+    cached = load_lists(SESSION, now=1001.0)
+    assert cached is not None
+    assert cached.clusters == {"111122223333/eu-west-1": 120}

@@ -512,3 +512,20 @@ def test_failure_classification() -> None:
     record = error_record(Account("1", "a"), "eu-west-1", "R", "list_clusters",
                           TransportError("connection reset"))
     assert (record.code, record.message) == ("TransportError", "connection reset")
+
+
+async def test_busiest_regions_from_last_time_start_first(
+        autojump_clock: trio.testing.MockClock) -> None:
+    org = simple_org(n_accounts=5, regions=("a-1", "b-1", "c-1"), clusters_per_region=1)
+    org.page_size = 100  # one ListAccounts page (as from the cache): sorted as a whole
+
+    class HintedApi(FakeApi):
+        def priority(self, account_id: str, region: str) -> int:
+            return 50 if (account_id, region) == ("100000000003", "c-1") else 0
+
+    await run_scan(ScanRequest(regions=("a-1", "b-1", "c-1"), active_regions=1,
+                               portal_accounts=1), HintedApi(org))
+    lists = [args[:2] for op, args in org.calls if op == "list_clusters"]
+    assert lists[0] == ("100000000003", "c-1")
+    roles = [args[0] for op, args in org.calls if op == "roles"]
+    assert roles[0] == "100000000003"
