@@ -231,3 +231,17 @@ def test_verbose_logs_per_account_events_on_stderr_only(
     assert len(done_lines) == len(sim.org["accounts"])
     assert all(line.startswith("ekstrio: ") for line in lines)
     assert "HTTP Request" not in done.stderr  # no per-request noise from httpx
+
+
+def test_ndjson_into_a_reader_that_stops_early(sim: SimHandle, signed_in: SsoSession) -> None:
+    # `ekstrio scan -o ndjson | head -1`: no traceback, the scan stops, status 141.
+    scan = subprocess.Popen([EKSTRIO, "scan", "-o", "ndjson", "--refresh", "--eks-rate", "2",
+                             *session_args(sim)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert scan.stdout is not None
+    first = scan.stdout.readline()
+    scan.stdout.close()  # the reader goes away
+    _, err = scan.communicate(timeout=60)
+    assert json.loads(first)["type"] in {"cluster", "skipped", "error"}
+    assert scan.returncode == 141
+    assert err.decode() == ""

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ekstrio.settings import Preset
 
 EXIT_OK, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a tool killed by SIGPIPE would report
 
 OutputFormat = Literal["table", "json", "ndjson"]
 
@@ -240,17 +241,21 @@ def _run(options: _Options, out: Console, err: Console, *, save: bool, diff: boo
         portal_accounts=max(1, math.ceil(options.preset.portal_rps / 2)),
     )
     previous = load_previous(inventory) if diff else None
-    report, interrupted = trio.run(_scan_async, options, session, cfg, request, err)
+    stdout = _Stdout()
+    report, interrupted = trio.run(_scan_async, options, session, cfg, request, err, stdout)
 
     document = output.report_document(report, session=session, partition=where.partition)
     if options.fmt == "json":
-        sys.stdout.write(output.dumps_document(document) + "\n")
+        stdout.write(output.dumps_document(document) + "\n")
     elif options.fmt == "ndjson":
         summary = output.ndjson_summary(report, session=session, partition=where.partition)
-        sys.stdout.write(output.dumps_line(summary) + "\n")
-    else:
-        output.render_table(report, out, err)
-    sys.stdout.flush()
+        stdout.write(output.dumps_line(summary) + "\n")
+    elif not stdout.broken:
+        try:
+            output.render_table(report, out, err)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            stdout.close_quietly()
     if save:
         save_inventory(document, inventory)
     if diff:
@@ -260,11 +265,46 @@ def _run(options: _Options, out: Console, err: Console, *, save: bool, diff: boo
             output.render_diff(diff_inventories(previous, document), err)
     if interrupted:
         return EXIT_INTERRUPTED
+    if stdout.broken:
+        return EXIT_BROKEN_PIPE
     return EXIT_OK if report.complete else EXIT_PARTIAL
 
 
+class _Stdout:
+    """stdout that survives its reader going away (``ekstrio scan -o ndjson | head -1``).
+
+    On the first BrokenPipeError the scan is stopped (``on_broken``), nothing more is
+    written, and the descriptor is pointed at /dev/null so that the interpreter's final
+    flush does not fail either.
+    """
+
+    def __init__(self) -> None:
+        self.broken = False
+        self.on_broken: Callable[[], None] | None = None
+
+    def write(self, text: str) -> None:
+        if self.broken:
+            return
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            self.close_quietly()
+
+    def close_quietly(self) -> None:
+        self.broken = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+        if self.on_broken is not None:
+            self.on_broken()
+
+
 async def _scan_async(
-    options: _Options, session: SsoSession, cfg: Any, request: ScanRequest, err: Console
+    options: _Options, session: SsoSession, cfg: Any, request: ScanRequest, err: Console,
+    stdout: _Stdout,
 ) -> tuple[ScanReport, bool]:
     import trio
 
@@ -283,7 +323,7 @@ async def _scan_async(
     ) as (api, _where):
         collector = ScanCollector(stats=api.t.stats)
         progress = output.ScanProgress(err, enabled=options.progress, stats=api.t.stats)
-        on_record = _record_sink(options, progress)
+        on_record = _record_sink(options, progress, stdout)
         interrupted = False
         report: ScanReport | None = None
         with progress, _ctrl_c_receiver() as signals:
@@ -300,6 +340,8 @@ async def _scan_async(
                         return
 
                 nursery.start_soon(watch_ctrl_c)
+                # Nobody reads our output any more: stop scanning (quietly).
+                stdout.on_broken = scan_scope.cancel
                 with scan_scope:
                     report = await run_scan(request, api, collector=collector,
                                             on_record=on_record)
@@ -328,7 +370,9 @@ async def _never() -> Any:  # an async iterator that never yields
     yield  # type: ignore[unreachable]  # pragma: no cover - makes this a generator
 
 
-def _record_sink(options: _Options, progress: Any) -> Callable[[Record], None]:
+def _record_sink(
+    options: _Options, progress: Any, stdout: _Stdout
+) -> Callable[[Record], None]:
     from ekstrio import output
     from ekstrio.scan_records import AccountDone, ScanError, Skipped
 
@@ -340,8 +384,7 @@ def _record_sink(options: _Options, progress: Any) -> Callable[[Record], None]:
         if stream:
             line = output.ndjson_record(record)
             if line is not None:
-                sys.stdout.write(output.dumps_line(line) + "\n")
-                sys.stdout.flush()
+                stdout.write(output.dumps_line(line) + "\n")
         if options.verbose:
             if isinstance(record, AccountDone):
                 log.info("account %s (%s): done", record.account.name, record.account.account_id)
