@@ -139,3 +139,38 @@ def test_as_dict_lists_values_without_source() -> None:
     assert "source" not in values
     assert values["name"] == "x"
     assert Preset(name="x", attempts=4).retries == 3
+
+
+def test_presets_command_lists_values_as_json(capsys: pytest.CaptureFixture[str],
+                                              isolated_home: Path) -> None:
+    import json
+
+    from ekstrio.cli import run
+
+    write_user_preset(isolated_home, "team", 'description = "ours"\nworkers = 7\n')
+    assert run(["presets", "-o", "json"]) == 0
+    listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
+    assert {"default", "conservative", "aggressive", "team"} <= set(listed)
+    assert listed["team"]["workers"] == 7
+    assert listed["default"]["portal_rps"] == 20.0
+    assert listed["team"]["source"].endswith("team.toml")
+
+
+def test_presets_command_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from ekstrio.cli import run
+
+    assert run(["presets", "-o", "table"]) == 0
+    out = capsys.readouterr().out
+    assert "conservative" in out
+    assert "portal" in out
+
+
+def test_a_broken_user_preset_is_a_one_line_error_for_the_presets_command(
+        capsys: pytest.CaptureFixture[str], isolated_home: Path) -> None:
+    from ekstrio.cli import run
+
+    write_user_preset(isolated_home, "bad", "workers = [")
+    assert run(["presets", "-o", "json"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml" in err
+    assert len(err.strip().splitlines()) == 1
