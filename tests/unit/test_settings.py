@@ -33,7 +33,10 @@ def test_shipped_presets_keep_their_meaning() -> None:
     assert slow.workers < default.workers < fast.workers
     assert slow.portal_rps < default.portal_rps < fast.portal_rps
     assert slow.eks_rps < default.eks_rps < fast.eks_rps
-    assert slow.attempts > default.attempts > fast.attempts
+    assert slow.attempts > default.attempts
+    # Aggressive meets throttling sooner (it paces above the documented quotas), so it
+    # keeps enough retries not to lose clusters to it.
+    assert slow.attempts > fast.attempts >= default.attempts
     assert slow.call_timeout > default.call_timeout > fast.call_timeout
     assert slow.backoff_max > default.backoff_max > fast.backoff_max
     # The default paces at the documented quotas: portal 20 rps, EKS 10 rps per scope.
