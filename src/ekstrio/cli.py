@@ -12,6 +12,7 @@ Exit codes: 0 success; 1 finished with failures; 2 usage or configuration;
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -26,31 +27,48 @@ EXIT_USAGE = 2
 EXIT_AUTH = 3
 EXIT_INTERRUPTED = 130
 
-app = cyclopts.App(
-    name="ekstrio",
-    version=__version__,
-    help="Find every EKS cluster you can reach through IAM Identity Center (AWS SSO), "
-    "across every account, role and region, and write kubeconfig for them.",
-)
+# name: (import path, one-line summary for `ekstrio --help`). Commands are registered by
+# import path so that a run imports only the command it runs; that one command is registered
+# as the real function, so `ekstrio COMMAND --help` shows its whole docstring.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "login": ("ekstrio.commands.login:login",
+              "Sign in to IAM Identity Center and cache the token like the AWS CLI does."),
+    "logout": ("ekstrio.commands.login:logout",
+               "Sign out: revoke the SSO token and remove cached tokens and credentials."),
+    "scan": ("ekstrio.commands.scan:scan",
+             "Find every EKS cluster in every account, role and region you can reach."),
+    "kubeconfig": ("ekstrio.commands.kubeconfig:kubeconfig",
+                   "Write kubeconfig contexts for the clusters of the last scan."),
+    "token": ("ekstrio.commands.token:token",
+              "Print an ExecCredential for kubectl (the exec plugin)."),
+    "profiles": ("ekstrio.commands.profiles:profiles",
+                 "Write AWS config profiles for every account and role."),
+    "presets": ("ekstrio.commands.presets:presets", "List the presets and their values."),
+    "demo": ("ekstrio.commands.demo:demo",
+             "Run a scan against a local emulated AWS organisation, end to end."),
+    "sim": ("ekstrio.commands.sim:app",
+            "The local AWS emulator (SSO, OIDC, EKS, STS) for tests and demos."),
+}
 
-app.command("ekstrio.commands.login:login", name="login",
-            help="Sign in to IAM Identity Center and cache the token like the AWS CLI does.")
-app.command("ekstrio.commands.login:logout", name="logout",
-            help="Sign out: revoke the SSO token and remove cached tokens and credentials.")
-app.command("ekstrio.commands.scan:scan", name="scan",
-            help="Find every EKS cluster in every account, role and region you can reach.")
-app.command("ekstrio.commands.kubeconfig:kubeconfig", name="kubeconfig",
-            help="Write kubeconfig contexts for the clusters of the last scan.")
-app.command("ekstrio.commands.token:token", name="token",
-            help="Print an ExecCredential for kubectl (the exec plugin).")
-app.command("ekstrio.commands.profiles:profiles", name="profiles",
-            help="Write AWS config profiles for every account and role.")
-app.command("ekstrio.commands.presets:presets", name="presets",
-            help="List the presets and their values.")
-app.command("ekstrio.commands.demo:demo", name="demo",
-            help="Run a scan against a local emulated AWS organisation, end to end.")
-app.command("ekstrio.commands.sim:app", name="sim",
-            help="The local AWS emulator (SSO, OIDC, EKS, STS) for tests and demos.")
+
+def build_app(command: str | None = None) -> cyclopts.App:
+    """The CLI, with ``command`` (the one about to run) imported and the others lazy."""
+    app = cyclopts.App(
+        name="ekstrio",
+        version=__version__,
+        help="Find every EKS cluster you can reach through IAM Identity Center (AWS SSO), "
+        "across every account, role and region, and write kubeconfig for them.",
+    )
+    for name, (target, summary) in COMMANDS.items():
+        if name == command:
+            module, attribute = target.split(":")
+            app.command(getattr(importlib.import_module(module), attribute), name=name)
+        else:
+            app.command(target, name=name, help=summary)
+    return app
+
+
+app = build_app()
 
 
 def _say_error(text: str) -> None:
@@ -72,7 +90,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the command, and return its exit code."""
     tokens = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = app(
+        command = tokens[0] if tokens and tokens[0] in COMMANDS else None
+        result = build_app(command)(
             tokens,
             result_action="return_value",
             exit_on_error=False,

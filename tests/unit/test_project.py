@@ -41,3 +41,21 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
     err = capsys.readouterr().err
     assert err.startswith("ekstrio: error:")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_top_help_lists_every_command_with_its_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    from ekstrio.cli import COMMANDS
+
+    assert run(["--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for name, (_target, summary) in COMMANDS.items():
+        assert name in out
+        assert " ".join(summary.split()[:4]) in out
+
+
+def test_command_help_is_the_whole_docstring(capsys: pytest.CaptureFixture[str]) -> None:
+    # The long description (not only the one-line summary) reaches `ekstrio scan --help`.
+    assert run(["scan", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Exit status" in out
+    assert "--preset" in out
