@@ -95,6 +95,8 @@ class ScanRequest:
     all_roles: bool = False
     filter: ClusterFilter = field(default_factory=ClusterFilter)
     timeout: float | None = None
+    login_hint: str = "ekstrio login"
+    """The command that signs this session in again, for the error when the token is refused."""
     active_regions: int | None = None
     """At most this many account-regions listing and describing at once (None: no bound)."""
     portal_accounts: int | None = None
@@ -115,9 +117,10 @@ class _Creds:
     cached credentials that EKS no longer accepts, once per role, for every region.
     """
 
-    def __init__(self, api: ScanApi, account_id: str) -> None:
+    def __init__(self, api: ScanApi, account_id: str, login_hint: str) -> None:
         self._api = api
         self._account_id = account_id
+        self._login_hint = login_hint
         self._done: dict[tuple[str, bool], trio.Event] = {}
         self._value: dict[tuple[str, bool], RoleCredentials | EkstrioError] = {}
 
@@ -148,7 +151,7 @@ class _Creds:
                     self._value[key] = await self._api.credentials(
                         self._account_id, role, fresh=fresh)
                 except EXPECTED as exc:
-                    if (refused := token_refused(exc)) is not None:
+                    if (refused := token_refused(exc, self._login_hint)) is not None:
                         raise refused from exc
                     self._value[key] = exc
                 finally:
@@ -223,7 +226,8 @@ class _Scan:
                         await send.send(AccountFound(account))
                         nursery.start_soon(self.account, account, send.clone())
             except EXPECTED as exc:
-                if (refused := token_refused(exc) or any_denial(exc)) is not None:
+                hint = self.request.login_hint
+                if (refused := token_refused(exc, hint) or any_denial(exc, hint)) is not None:
                     raise refused from exc
                 await send.send(error_record(None, None, None, "accounts", exc))
             del pending[(None, None)]
@@ -276,7 +280,7 @@ class _Scan:
         try:
             roles = await self.api.roles(account.account_id)
         except EXPECTED as exc:
-            if (refused := token_refused(exc)) is not None:
+            if (refused := token_refused(exc, self.request.login_hint)) is not None:
                 raise refused from exc
             del pending[key]
             await send.send(error_record(account, None, None, "list_roles", exc))
@@ -288,7 +292,7 @@ class _Scan:
             await send.send(Skipped(account.account_id, None, reason))
             return None
         pending[key] = ("credentials", candidates[0], account.name)
-        creds = _Creds(self.api, account.account_id)
+        creds = _Creds(self.api, account.account_id, self.request.login_hint)
         usable = await self.usable_roles(account, candidates, creds, send)
         del pending[key]
         return _Usable(usable, creds)

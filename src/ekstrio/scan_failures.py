@@ -25,7 +25,7 @@ _REGION_DISABLED_CODES = frozenset(
 STALE_CODES = frozenset({"ExpiredTokenException", "ExpiredToken", "InvalidSignatureException"})
 
 
-def token_refused(exc: BaseException) -> AuthError | None:
+def token_refused(exc: BaseException, hint: str = "ekstrio login") -> AuthError | None:
     """An AuthError when the portal refused the SSO token itself (401 Unauthorized).
 
     That is no failure of one account: every other portal call will fail the same way,
@@ -34,14 +34,14 @@ def token_refused(exc: BaseException) -> AuthError | None:
     if isinstance(exc, AwsError) and exc.service in ("sso", "") and (
         exc.status == 401 or exc.code == "UnauthorizedException"
     ):
-        return AuthError(f"the SSO token was refused ({exc.code}); run `ekstrio login`")
+        return AuthError(f"the SSO token was refused ({exc.code}); run: {hint}")
     return None
 
 
-def any_denial(exc: BaseException) -> AuthError | None:
+def any_denial(exc: BaseException, hint: str = "ekstrio login") -> AuthError | None:
     # ListAccounts has no per-account meaning: any denial there is about the token.
     if isinstance(exc, AccessDeniedError):
-        return AuthError(f"the SSO token was refused ({exc.code}); run `ekstrio login`")
+        return AuthError(f"the SSO token was refused ({exc.code}); run: {hint}")
     return None
 
 

@@ -245,3 +245,23 @@ def test_ndjson_into_a_reader_that_stops_early(sim: SimHandle, signed_in: SsoSes
     assert json.loads(first)["type"] in {"cluster", "skipped", "error"}
     assert scan.returncode == 141
     assert err.decode() == ""
+
+
+def test_refused_token_is_exit_3_naming_the_session(sim: SimHandle, signed_in: SsoSession) -> None:
+    # A token the portal no longer accepts (revoked by a sign-out elsewhere) is not a failure
+    # of one account: the scan stops and says exactly which sign-in to run again.
+    from ekstrio.aws import token_cache
+
+    token = token_cache.load_sso_token(signed_in)
+    assert token is not None
+    admin_status = subprocess.run(
+        [sys.executable, "-c", "import sys, httpx; r = httpx.post(sys.argv[1] + '/logout', "
+         "headers={'x-amz-sso_bearer_token': sys.argv[2]}); print(r.status_code)",
+         sim.endpoint, token.access_token], capture_output=True, text=True, check=True)
+    assert admin_status.stdout.strip() == "200"
+    done = run("scan", "-o", "json", *session_args(sim))
+    assert done.returncode == 3, done.stderr
+    assert f"ekstrio login --start-url {sim.start_url} --sso-region {sim.sso_region}" \
+        in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert token.access_token not in done.stderr + done.stdout

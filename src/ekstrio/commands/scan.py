@@ -237,6 +237,7 @@ def _run(options: _Options, out: Console, err: Console, *, save: bool, diff: boo
         all_roles=options.all_roles,
         filter=options.cluster_filter,
         timeout=options.preset.scan_timeout,
+        login_hint=auth.login_hint(session, profile=options.profile or cfg.profile_name),
         active_regions=options.preset.workers,
         portal_accounts=max(1, math.ceil(options.preset.portal_rps / 2)),
     )
