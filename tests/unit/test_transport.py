@@ -357,3 +357,158 @@ async def test_make_http_client_ca_bundle(monkeypatch: pytest.MonkeyPatch,
     assert seen[:2] == [certifi.where(), certifi.where()]
     with pytest.raises(ConfigError, match=r"missing\.pem"):
         make_http_client(ca_bundle=str(tmp_path / "missing.pem"))
+
+
+# Pacing a scope: burst and scope_in_flight (what the scan sets).
+
+
+async def test_burst_one_spaces_call_starts_exactly_one_over_rate(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    starts: dict[str, list[float]] = {"even": [], "burst": []}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        starts[request.url.path.strip("/")].append(trio.current_time())
+        return httpx.Response(200, json={})
+
+    async with client_for(handler) as client:
+        even = make_transport(client, rates=RateLimits(default_rate=4.0, burst=1.0))
+        plain = make_transport(client, rates=RateLimits(default_rate=4.0))
+        async with trio.open_nursery() as nursery:
+            for _ in range(9):
+                nursery.start_soon(partial(even.call, ENDPOINT, get("/even"), service="eks",
+                                           scope=("eks", "1", "r")))
+                nursery.start_soon(partial(plain.call, ENDPOINT, get("/burst"), service="eks",
+                                           scope=("eks", "1", "r")))
+    # No initial burst: one start every 1/4 s from the first.
+    assert starts["even"] == pytest.approx([k * 0.25 for k in range(9)], abs=1e-9)
+    # The default keeps today's one-second burst: four at once, then 1/4 s apart.
+    assert starts["burst"] == pytest.approx([0.0] * 4 + [k * 0.25 for k in range(1, 6)],
+                                            abs=1e-9)
+
+
+async def test_burst_one_bucket_still_halves_on_a_throttle(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    bucket = ScopeBucket(10.0, floor=0.5, recovery_s=1e9, burst=1.0)
+    assert bucket.capacity == 1.0
+    await bucket.acquire()
+    await bucket.acquire()
+    assert trio.current_time() == pytest.approx(0.1)
+    bucket.throttled()
+    assert (bucket.rate, bucket.capacity, bucket.tokens) == (5.0, 1.0, 0.0)
+    await bucket.acquire()
+    await bucket.acquire()
+    assert trio.current_time() == pytest.approx(0.1 + 2 * 0.2)
+
+
+async def test_scope_in_flight_bounds_each_scope_separately(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    in_flight: dict[str, int] = {"a": 0, "b": 0}
+    peak: dict[str, int] = {"a": 0, "b": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        kind = request.url.path.strip("/")
+        in_flight[kind] += 1
+        peak[kind] = max(peak[kind], in_flight[kind])
+        await trio.sleep(1.0)
+        in_flight[kind] -= 1
+        return httpx.Response(200, json={})
+
+    async with client_for(handler) as client:
+        # No rate limit at all: only the per-scope bound holds calls back.
+        t = make_transport(client, rates=RateLimits(default_rate=math.inf, scope_in_flight=3))
+        async with trio.open_nursery() as nursery:
+            for _ in range(10):
+                for kind in ("a", "b"):
+                    nursery.start_soon(partial(t.call, ENDPOINT, get(f"/{kind}"), service="eks",
+                                               scope=(kind, "k")))
+    assert peak == {"a": 3, "b": 3}
+    assert trio.current_time() == 4.0  # ceil(10 / 3) rounds of 1 s, both scopes in parallel
+    assert t.stats.calls == 20
+
+
+async def test_a_scope_with_every_slot_hung_does_not_hold_back_another(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    sent: dict[str, list[float]] = {"a": [], "b": []}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        kind = request.url.path.strip("/")
+        sent[kind].append(trio.current_time())
+        if kind == "a":
+            await trio.sleep_forever()
+        await trio.sleep(0.05)
+        return httpx.Response(200, json={})
+
+    done_b: list[float] = []
+    async with client_for(handler) as client:
+        # 0 = ceil(rate) slots per scope: 2 for kind "a", 4 for kind "b".
+        t = make_transport(client, policy=policy(call_timeout=1000.0),
+                           rates=RateLimits(default_rate=1.0, rates={"a": 2.0, "b": 4.0},
+                                            burst=1.0, scope_in_flight=0))
+
+        async def run_b() -> None:
+            for _ in range(12):
+                await t.call(ENDPOINT, get("/b"), service="eks", scope=("b", "k"))
+            done_b.append(trio.current_time())
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(6):
+                nursery.start_soon(partial(t.call, ENDPOINT, get("/a"), service="eks",
+                                           scope=("a", "k")))
+            nursery.start_soon(run_b)
+            await trio.sleep(100.0)
+            nursery.cancel_scope.cancel()
+    # a: its two slots stay taken by hung calls, so only two requests ever left.
+    assert sent["a"] == pytest.approx([0.0, 0.5])
+    # b: one call at a time, each start 1/4 s after the previous (its answer
+    # takes 0.05 s, less than the spacing), undisturbed by a's hung calls.
+    assert sent["b"] == pytest.approx([k * 0.25 for k in range(12)], abs=1e-9)
+    assert done_b == pytest.approx([11 * 0.25 + 0.05])
+
+
+async def test_a_call_backing_off_does_not_hold_its_scope_slot(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    answered: dict[str, float] = {}
+    first = True
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal first
+        path = request.url.path
+        if path == "/flaky" and first:
+            first = False
+            return aws_error("ServiceUnavailableException", 503)
+        await trio.sleep(0.5)
+        answered[path] = trio.current_time()
+        return httpx.Response(200, json={})
+
+    async with client_for(handler) as client:
+        t = make_transport(client, policy=policy(backoff_initial=2.0, backoff_max=2.0),
+                           rates=RateLimits(default_rate=math.inf, scope_in_flight=1))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(partial(t.call, ENDPOINT, get("/flaky"), service="eks",
+                                       scope=("eks", "1", "r")))
+            await trio.sleep(0)
+            nursery.start_soon(partial(t.call, ENDPOINT, get("/steady"), service="eks",
+                                       scope=("eks", "1", "r")))
+    # The one slot is free while /flaky sleeps its 2 s backoff: /steady goes at once.
+    assert answered == {"/steady": 0.5, "/flaky": 2.5}
+    assert (t.stats.calls, t.stats.retries) == (3, 1)
+
+
+def test_rate_limits_in_flight_rule_and_validation() -> None:
+    limits = RateLimits(default_rate=3.0, rates={"portal": 20.0, "eks": 2.5, "free": math.inf},
+                        scope_in_flight=0)
+    assert limits.in_flight_for(("portal", "t")) == 20
+    assert limits.in_flight_for(("eks", "1", "r")) == 3  # ceil(2.5)
+    assert limits.in_flight_for(("sts", "1")) == 3
+    assert limits.in_flight_for(("free",)) is None
+    assert RateLimits(default_rate=3.0).in_flight_for(("eks",)) is None
+    assert RateLimits(default_rate=3.0, scope_in_flight=7).in_flight_for(("eks",)) == 7
+    with pytest.raises(ValueError, match="scope_in_flight"):
+        RateLimits(scope_in_flight=-1)
+    with pytest.raises(ValueError, match="burst"):
+        RateLimits(burst=0.5)

@@ -1,22 +1,48 @@
 """Send one AWS call: rate limit per scope, bound concurrency, retry, time out.
 
-One :class:`Transport` is shared by a whole scan. For each call it
+One :class:`Transport` is shared by a whole scan. For each attempt of a call it
 
-1. waits for a token from the call's **scope** bucket (``("portal", digest)``,
+1. takes one of the call's **scope** slots, if :attr:`RateLimits.scope_in_flight`
+   bounds them (held until the answer; see "Pacing a scope" below);
+2. waits for a token from the scope's bucket (``("portal", digest)``,
    ``("eks", account, region)``): AWS throttles per scope, so a 429 slows down
    only the scope that earned it while every other scope keeps its pace;
-2. takes a slot of one global ``trio.CapacityLimiter`` (bounds sockets and
+3. takes a slot of one global ``trio.CapacityLimiter`` (bounds sockets and
    memory however many scopes are busy);
-3. sends ONE HTTP request under ``trio.fail_after(policy.call_timeout)``;
-4. retries that one request with stamina when :func:`wire.is_retryable` says
+4. sends ONE HTTP request under ``trio.fail_after(policy.call_timeout)``;
+5. retries that one request with stamina when :func:`wire.is_retryable` says
    so, waiting as long as ``Retry-After`` asks when the server said.
 
 Retries wrap a single HTTP exchange, never a larger unit of work, so a retry
 never repeats calls that already succeeded.
+
+Pacing a scope
+--------------
+The service's own bucket per scope holds about one second of burst. Two
+settings keep ekstrio from spending that cushion (the scan sets both; the
+defaults keep a plain one-second bucket):
+
+- ``burst=1.0``: call starts exactly ``1/rate`` apart, never a burst. A bucket
+  that holds a second's worth of tokens sends them all at once at the start;
+  that empties the service's bucket, after which any request that arrives a
+  few milliseconds early (network jitter) is throttled, and each throttle
+  halves the scope's rate for seconds. Evenly spaced starts leave the
+  service's burst unspent as a cushion. It costs at most ``n/rate`` seconds
+  on a scope's first ``n <= rate`` calls.
+- ``scope_in_flight=0`` (``ceil(rate)`` slots): at most about one second's
+  worth of calls between taking a rate token and the answer. A scope's token
+  is taken *before* a slot of the global limiter, so that a slow scope never
+  hogs the limiter; but then requests that got their tokens over several
+  seconds while the limiter was saturated could leave together as one burst,
+  and the service throttles the excess.
+
+Measured on the sim (50 accounts, EKS 10 rps per account-region): 10-80
+throttles per scan without these two, 0-2 with them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -81,23 +107,49 @@ class CallPolicy:
 
 @dataclass(frozen=True, slots=True)
 class RateLimits:
-    """Requests per second for each scope kind (``scope[0]``).
+    """Requests per second for each scope kind (``scope[0]``), and how a scope
+    may spend them (see "Pacing a scope" in the module docstring).
 
     A rate that is not a positive finite number means "no limit".
     ``min_rate`` is the floor a throttled scope is never slowed below;
     ``recovery_s`` is how long a scope takes to climb from the floor back to
     its configured rate when no further throttles arrive.
+
+    ``burst`` is the most tokens a scope's bucket holds, never more than one
+    second's worth: ``None`` = the scope's current rate (a one-second burst);
+    ``1.0`` = nothing saved up, so call starts are exactly ``1/rate`` apart.
+
+    ``scope_in_flight`` bounds the calls of ONE scope from taking their rate
+    token until their answer: ``None`` = no bound; ``n > 0`` = ``n`` per
+    scope; ``0`` = ``ceil(rate)`` of that scope (one second's worth, unbounded
+    for an unlimited rate), so each scope kind gets a bound fitting its rate.
     """
 
     default_rate: float = 10.0
     rates: Mapping[str, float] = field(default_factory=dict)
     min_rate: float = 0.5
     recovery_s: float = 30.0
+    burst: float | None = None
+    scope_in_flight: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.burst is not None and not self.burst >= 1.0:
+            # A bucket that can never hold a whole token would never send.
+            raise ValueError(f"burst must be at least 1 token, not {self.burst!r}")
+        if self.scope_in_flight is not None and self.scope_in_flight < 0:
+            raise ValueError(f"scope_in_flight must be >= 0, not {self.scope_in_flight!r}")
 
     def rate_for(self, scope: Hashable) -> float:
         kind = scope[0] if isinstance(scope, tuple) and scope else scope
         rate = self.rates.get(kind, self.default_rate) if isinstance(kind, str) else None
         return self.default_rate if rate is None else rate
+
+    def in_flight_for(self, scope: Hashable) -> int | None:
+        """How many calls of ``scope`` may hold a rate token at once (None: any)."""
+        if self.scope_in_flight is None or self.scope_in_flight > 0:
+            return self.scope_in_flight
+        rate = self.rate_for(scope)
+        return max(1, math.ceil(rate)) if math.isfinite(rate) and rate > 0 else None
 
 
 @dataclass(slots=True)
@@ -119,10 +171,15 @@ class ScopeBucket:
 
     Waiters queue on a fair ``trio.Lock``, so they are served in arrival order
     and a sleeping waiter re-reads the rate when it wakes.
+
+    ``burst`` caps the capacity (see :class:`RateLimits`); with ``burst=1`` a
+    throttle still halves the rate, which then widens the spacing.
     """
 
-    def __init__(self, rate: float, *, floor: float, recovery_s: float) -> None:
+    def __init__(self, rate: float, *, floor: float, recovery_s: float,
+                 burst: float | None = None) -> None:
         self.base_rate = rate
+        self.burst = math.inf if burst is None else burst
         self.unlimited = not (math.isfinite(rate) and rate > 0)
         self.rate = rate
         self.floor = min(floor, rate) if not self.unlimited else floor
@@ -130,12 +187,15 @@ class ScopeBucket:
         self._recovery_per_s = (
             0.0 if self.unlimited else (rate - self.floor) / max(recovery_s, 1e-9)
         )
-        self.capacity = 1.0 if self.unlimited else max(1.0, rate)
+        self.capacity = 1.0 if self.unlimited else self._capacity(rate)
         self.tokens = self.capacity
         self.not_before = -math.inf
         self._updated: float | None = None
         self._last_cut = -math.inf
         self._lock = trio.Lock()
+
+    def _capacity(self, rate: float) -> float:
+        return max(1.0, min(rate, self.burst))
 
     def _refill(self, now: float) -> None:
         if self._updated is None:
@@ -145,7 +205,7 @@ class ScopeBucket:
         self._updated = now
         if self.rate < self.base_rate:
             self.rate = min(self.base_rate, self.rate + self._recovery_per_s * elapsed)
-        self.capacity = max(1.0, self.rate)
+        self.capacity = self._capacity(self.rate)
         self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
 
     async def acquire(self) -> None:
@@ -177,7 +237,7 @@ class ScopeBucket:
         self._refill(now)
         self._last_cut = now
         self.rate = max(self.floor, self.rate / 2)
-        self.capacity = max(1.0, self.rate)
+        self.capacity = self._capacity(self.rate)
         # Drop the saved-up burst too: a halved rate with a full bucket would
         # send the same burst that was just refused.
         self.tokens = min(self.tokens, 0.0)
@@ -201,6 +261,7 @@ class Transport:
         self.policy = policy
         self.stats = stats
         self._buckets: dict[Hashable, ScopeBucket] = {}
+        self._slots: dict[Hashable, trio.Semaphore | None] = {}
 
     def bucket(self, scope: Hashable) -> ScopeBucket:
         """The (lazily made) token bucket of ``scope``."""
@@ -210,9 +271,17 @@ class Transport:
                 self.rates.rate_for(scope),
                 floor=self.rates.min_rate,
                 recovery_s=self.rates.recovery_s,
+                burst=self.rates.burst,
             )
             self._buckets[scope] = found
         return found
+
+    def slots(self, scope: Hashable) -> trio.Semaphore | None:
+        """The (lazily made) in-flight bound of ``scope``; None when unbounded."""
+        if scope not in self._slots:
+            bound = self.rates.in_flight_for(scope)
+            self._slots[scope] = None if bound is None else trio.Semaphore(bound)
+        return self._slots[scope]
 
     @staticmethod
     def _retry_hook(exc: Exception) -> bool | float:
@@ -240,6 +309,7 @@ class Transport:
         """
         url = build_url(endpoint.url, request)
         bucket = self.bucket(scope)
+        slots = self.slots(scope)
         policy = self.policy
         jitter = policy.backoff_initial if policy.backoff_jitter is None else policy.backoff_jitter
         first = True
@@ -260,7 +330,7 @@ class Transport:
                         self.stats.retries += 1
                     first = False
                     return await self._attempt(url, request, service=service, bucket=bucket,
-                                               auth=auth)
+                                               slots=slots, auth=auth)
         except EkstrioError:
             self.stats.errors += 1
             raise
@@ -273,28 +343,36 @@ class Transport:
         *,
         service: str,
         bucket: ScopeBucket,
+        slots: trio.Semaphore | None,
         auth: httpx.Auth | None,
     ) -> dict[str, Any]:
-        # The rate wait and the limiter wait are not the call's fault: the
-        # timeout starts only once the request may actually go out.
-        await bucket.acquire()
-        async with self.limiter:
-            self.stats.calls += 1
-            try:
-                with trio.fail_after(self.policy.call_timeout):
-                    response = await self.client.request(
-                        request.method,
-                        url,
-                        headers=list(request.headers),
-                        content=request.body,
-                        auth=auth,
-                    )
-            except trio.TooSlowError as exc:
-                raise CallTimeoutError(
-                    f"{service}: no answer within {self.policy.call_timeout:g} s"
-                ) from exc
-            except httpx.HTTPError as exc:
-                raise translate_transport_error(exc) from exc
+        # The scope slot is held for ONE attempt (from before its rate token
+        # until its answer), not across retries: a call sleeping in backoff
+        # or Retry-After sends nothing, so it must not keep the scope's other
+        # calls from using the rate; the retry queues for a slot again, behind
+        # calls that were already waiting. The bound is about requests
+        # between token and answer, and a backing-off call holds no token.
+        async with slots if slots is not None else contextlib.nullcontext():
+            # The slot, rate and limiter waits are not the call's fault: the
+            # timeout starts only once the request may actually go out.
+            await bucket.acquire()
+            async with self.limiter:
+                self.stats.calls += 1
+                try:
+                    with trio.fail_after(self.policy.call_timeout):
+                        response = await self.client.request(
+                            request.method,
+                            url,
+                            headers=list(request.headers),
+                            content=request.body,
+                            auth=auth,
+                        )
+                except trio.TooSlowError as exc:
+                    raise CallTimeoutError(
+                        f"{service}: no answer within {self.policy.call_timeout:g} s"
+                    ) from exc
+                except httpx.HTTPError as exc:
+                    raise translate_transport_error(exc) from exc
         status = response.status_code
         if status >= 300:
             error = parse_error(status, response.headers, response.content, service=service)
