@@ -15,18 +15,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import trio
 
 from ekstrio.aws import eks, portal, token_cache
 from ekstrio.aws.endpoints import Endpoint, eks_regions, partition_of, resolve
 from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport, make_http_client
-from ekstrio.aws.wire import WireRequest
 from ekstrio.inventory import DEFAULT_LIST_TTL, AccountLists, load_lists, save_lists
 from ekstrio.model import Account, ClusterInfo, Role, RoleCredentials, SsoSession
 from ekstrio.settings import Preset
@@ -37,81 +35,6 @@ log = logging.getLogger("ekstrio.scan")
 HINTS_TTL = 30 * 86400.0
 
 AccessToken = Callable[[], Awaitable[str]]
-
-
-class ScopeGate:
-    """What one scope's calls pass before the Transport: a slot, then an even spacing.
-
-    - **Slots**: at most about one second's worth of calls (``ceil(rate)``) between taking
-      a rate token and the answer. The Transport takes a scope's token *before* a slot of
-      the global limiter, so that a slow scope never hogs the limiter; but then requests
-      that got tokens over several seconds while the limiter was saturated can leave
-      together, and the service, whose bucket holds about one second of burst, throttles
-      the excess.
-    - **Spacing**: call starts ``1/rate`` apart, never a burst. The Transport's bucket
-      allows a one-second burst at the start; spending it leaves the service's bucket
-      empty, so from then on any request arriving a few milliseconds early is throttled,
-      and each throttle halves the scope's rate. Evenly spaced calls keep the service's
-      burst unspent as a cushion for network jitter. (50-account sim, EKS 10 rps: 10-80
-      throttles per scan without these, 0-2 with them.) It costs at most ``n/rate``
-      seconds on a scope's first ``n ≤ rate`` calls.
-    """
-
-    def __init__(self, rate: float) -> None:
-        finite = math.isfinite(rate) and rate > 0
-        self._slots = trio.Semaphore(max(1, math.ceil(rate)) if finite else 1_000_000)
-        self._interval = 1.0 / rate if finite else 0.0
-        self._next = -math.inf
-
-    async def __aenter__(self) -> None:
-        await self._slots.acquire()
-        try:
-            if self._interval:
-                now = trio.current_time()
-                start = max(now, self._next)
-                self._next = start + self._interval
-                await trio.sleep_until(start)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._slots.release()
-
-
-class ScopeSlots:
-    """The :class:`ScopeGate` of each scope, made on first use."""
-
-    def __init__(self, rate: Callable[[Hashable], float]) -> None:
-        self._rate = rate
-        self._gates: dict[Hashable, ScopeGate] = {}
-
-    def __call__(self, scope: Hashable) -> ScopeGate:
-        gate = self._gates.get(scope)
-        if gate is None:
-            gate = self._gates[scope] = ScopeGate(self._rate(scope))
-        return gate
-
-
-class PacedTransport(Transport):
-    """A Transport whose every call first passes its scope's :class:`ScopeGate`."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.gates = ScopeSlots(self.rates.rate_for)
-
-    async def call(
-        self,
-        endpoint: Endpoint,
-        request: WireRequest,
-        *,
-        service: str,
-        scope: Hashable,
-        auth: httpx.Auth | None = None,
-    ) -> dict[str, Any]:
-        async with self.gates(scope):
-            return await super().call(endpoint, request, service=service, scope=scope,
-                                      auth=auth)
 
 
 class AwsScanApi:
@@ -243,11 +166,18 @@ class AwsScanApi:
 
 
 def transport_settings(preset: Preset) -> tuple[RateLimits, CallPolicy]:
-    """The preset's pacing and retry values in the transport's terms."""
+    """The preset's pacing and retry values in the transport's terms.
+
+    Each scope sends evenly (``burst=1.0``: starts ``1/rate`` apart) with at most
+    ``ceil(rate)`` calls between rate token and answer (``scope_in_flight=0``), so the
+    service's one-second burst stays unspent; see "Pacing a scope" in aws/transport.py.
+    """
     rates = RateLimits(
         default_rate=preset.eks_rps,
         rates={"portal": preset.portal_rps, "eks": preset.eks_rps},
         recovery_s=preset.throttle_recovery_s,
+        burst=1.0,
+        scope_in_flight=0,
     )
     policy = CallPolicy(
         call_timeout=preset.call_timeout,
@@ -260,7 +190,7 @@ def transport_settings(preset: Preset) -> tuple[RateLimits, CallPolicy]:
 
 def make_transport(preset: Preset, client: Any, stats: CallStats | None = None) -> Transport:
     rates, policy = transport_settings(preset)
-    return PacedTransport(
+    return Transport(
         client,
         limiter=trio.CapacityLimiter(preset.workers if preset.workers > 0 else math.inf),
         rates=rates,
@@ -344,7 +274,8 @@ async def open_scan(
                              config_services=config_services)
     # Several HTTP clients, each EKS region always on the same one, share one limiter and
     # one set of counters. A scope (portal token; EKS account+region) lives on exactly one
-    # Transport, so its token bucket stays single; see PER_CLIENT_IN_FLIGHT for why.
+    # Transport, so its token bucket and its slots stay single; see PER_CLIENT_IN_FLIGHT
+    # for why there are several.
     rates, policy = transport_settings(preset)
     limiter = trio.CapacityLimiter(preset.workers)
     stats = CallStats()
@@ -352,7 +283,7 @@ async def open_scan(
         transports = []
         for _ in range(client_count(preset.workers)):
             client = await stack.enter_async_context(make_http_client(ca_bundle=ca_bundle))
-            transports.append(PacedTransport(client, limiter=limiter, rates=rates, policy=policy,
+            transports.append(Transport(client, limiter=limiter, rates=rates, policy=policy,
                                         stats=stats))
         portal_t = transports[0]
         api = AwsScanApi(

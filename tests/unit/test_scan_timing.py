@@ -22,10 +22,10 @@ import trio
 import trio.testing
 
 from ekstrio.aws.endpoints import Endpoint
-from ekstrio.aws.transport import CallStats
+from ekstrio.aws.transport import CallStats, Transport
 from ekstrio.model import SsoSession
 from ekstrio.scan import ScanRequest, run_scan
-from ekstrio.scan_aws import AwsScanApi, PacedTransport, ScopeGate, transport_settings
+from ekstrio.scan_aws import AwsScanApi, transport_settings
 from ekstrio.scan_records import ScanCollector, ScanReport
 from ekstrio.settings import Preset, load_preset
 
@@ -105,7 +105,7 @@ def throttle() -> httpx.Response:
 async def scan(fake: FakeAws, preset: Preset, **request: Any) -> ScanReport:
     rates, policy = transport_settings(preset)
     async with httpx.AsyncClient(transport=httpx.MockTransport(fake)) as client:
-        transport = PacedTransport(client, limiter=trio.CapacityLimiter(preset.workers),
+        transport = Transport(client, limiter=trio.CapacityLimiter(preset.workers),
                               rates=rates, policy=policy, stats=CallStats())
 
         async def token() -> str:
@@ -222,38 +222,14 @@ async def test_a_throttled_scope_slows_down_while_the_others_keep_their_pace(
     assert span(throttled, "eu-west-1") > 2 * 6.0 * 0.8
 
 
-async def test_gate_spacing_and_slots(autojump_clock: trio.testing.MockClock) -> None:
-    gate = ScopeGate(4.0)
-    starts: list[float] = []
-    inside = 0
-    most = 0
-
-    async def call() -> None:
-        nonlocal inside, most
-        async with gate:
-            starts.append(trio.current_time())
-            inside += 1
-            most = max(most, inside)
-            await trio.sleep(3)
-            inside -= 1
-
-    async with trio.open_nursery() as nursery:
-        for _ in range(8):
-            nursery.start_soon(call)
-    assert most <= 4
-    assert all(b - a >= 0.25 - 1e-9 for a, b in itertools.pairwise(starts))
-
-
-def test_unlimited_gate_does_not_wait() -> None:
-    async def main() -> None:
-        gate = ScopeGate(math.inf)
-        t0 = trio.current_time()
-        for _ in range(100):
-            async with gate:
-                pass
-        assert trio.current_time() - t0 < 1.0
-
-    trio.run(main)
+def test_scan_pacing_is_even_starts_and_one_seconds_worth_of_slots_per_scope() -> None:
+    # The transport's mechanism is tested in test_transport.py; here: the scan asks for it.
+    rates, _ = transport_settings(preset(portal_rps=20.0, eks_rps=7.5))
+    assert rates.burst == 1.0
+    assert rates.in_flight_for(("portal", "digest")) == 20
+    assert rates.in_flight_for(("eks", "1", "eu-west-1")) == 8  # ceil(7.5)
+    unlimited, _ = transport_settings(preset())
+    assert unlimited.in_flight_for(("eks", "1", "eu-west-1")) is None
 
 
 def test_host_regex_sanity() -> None:
