@@ -50,6 +50,7 @@ from ekstrio.scan_records import (
     ScanReport,
     Skipped,
 )
+from ekstrio.slots import PrioritySlots
 
 __all__ = [
     "ScanApi",
@@ -192,8 +193,8 @@ class _Scan:
         # thousands of ListClusters, a region's DescribeCluster calls wait behind them and
         # then leave in a burst that the service throttles. A few active regions at a
         # time keep that queue short; a region that is waiting costs nothing.
-        self._region_slots = trio.Semaphore(request.active_regions or 1_000_000_000)
-        self._portal_stage = trio.Semaphore(request.portal_accounts or 1_000_000_000)
+        self._region_slots = PrioritySlots(request.active_regions or 1_000_000_000)
+        self._portal_stage = PrioritySlots(request.portal_accounts or 1_000_000_000)
 
     # Busiest first: with a bounded frontier (active_regions, portal_accounts) tasks take
     # their turns in start order, and the region with the most clusters (paced per scope,
@@ -239,7 +240,7 @@ class _Scan:
             # Roles and credentials back to back, a few accounts at a time: see
             # ScanRequest.portal_accounts. Waiting counts as unfinished work already.
             pending[key] = ("list_roles", None, account.name)
-            async with self._portal_stage:
+            async with self._portal_stage.hold(-self._account_order(account)):
                 usable = await self.roles_and_credentials(account, send)
             if usable is None:
                 await send.send(AccountDone(account))
@@ -371,6 +372,7 @@ class _Scan:
     ) -> None:
         pending = self.collector.pending
         key = (account.account_id, region)
+        priority = self._priority(account.account_id, region)
         async with send:
             found: dict[str, Cluster] = {}
             failures: list[ScanError] = []
@@ -383,7 +385,7 @@ class _Scan:
                 if isinstance(got, EkstrioError):
                     continue  # reported once by the account task
                 pending[key] = ("list_clusters", role, account.name)
-                async with self._region_slots:
+                async with self._region_slots.hold(priority):
                     outcome = await self.role_in_region(account, region, role, got, found,
                                                         failures)
                 if outcome == "stale" and creds.from_cache(got):
@@ -392,7 +394,7 @@ class _Scan:
                     got = await creds.renew(role)
                     if isinstance(got, EkstrioError):
                         continue
-                    async with self._region_slots:
+                    async with self._region_slots.hold(priority):
                         outcome = await self.role_in_region(account, region, role, got, found,
                                                             failures)
                 if outcome == "stale":

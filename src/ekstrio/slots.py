@@ -1,0 +1,69 @@
+"""A semaphore that serves its waiters highest priority first.
+
+The scan bounds its frontier (active account-regions, accounts in the portal stage) and wants
+the busiest work to go first. A plain ``trio.Semaphore`` serves tasks in the order they reach
+``acquire``, and tasks started together reach it in an order trio deliberately leaves open:
+it runs each batch of ready tasks forwards or backwards at random. So a waiter queues first,
+yields once so that the tasks started with it can queue too, and only then are free slots
+handed out, best priority first (first come first served among equals).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import trio
+
+
+@dataclass(order=True)
+class _Waiter:
+    rank: tuple[int, int]  # (-priority, arrival): heapq pops the smallest
+    event: trio.Event = field(compare=False, default_factory=trio.Event)
+    granted: bool = field(compare=False, default=False)
+
+
+class PrioritySlots:
+    """At most ``total`` holders at once; waiters are served by priority, then arrival."""
+
+    def __init__(self, total: int) -> None:
+        if total < 1:
+            raise ValueError("PrioritySlots needs at least one slot")
+        self._free = total
+        self._heap: list[_Waiter] = []
+        self._arrivals = itertools.count()
+
+    @asynccontextmanager
+    async def hold(self, priority: int = 0) -> AsyncIterator[None]:
+        waiter = _Waiter((-priority, next(self._arrivals)))
+        heapq.heappush(self._heap, waiter)
+        try:
+            # One checkpoint: every task started in the same batch queues before any is served.
+            await trio.lowlevel.checkpoint()
+            self._grant()
+            await waiter.event.wait()
+        except BaseException:
+            if waiter.granted:
+                self._release()  # granted while being cancelled: pass the slot on
+            else:
+                self._heap.remove(waiter)
+                heapq.heapify(self._heap)
+            raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _grant(self) -> None:
+        while self._free and self._heap:
+            waiter = heapq.heappop(self._heap)
+            waiter.granted = True
+            self._free -= 1
+            waiter.event.set()
+
+    def _release(self) -> None:
+        self._free += 1
+        self._grant()
