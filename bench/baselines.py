@@ -15,7 +15,6 @@ when EKS denies one, so they can find the same clusters. ``--limit N`` scans onl
 accounts (the benchmark extrapolates from it on the large org). The process prints one JSON
 line: the clusters found, the calls made (first tries), the retries and the failures.
 """
-# ruff: noqa: T201 - a command-line benchmark: printing the table is its job
 
 from __future__ import annotations
 

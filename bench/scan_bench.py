@@ -22,7 +22,7 @@ and ``docs/benchmarks.md`` (regenerated; the hand-written analysis comes from
 On the large org the slow baselines scan only the first N accounts (``--limit``) and the table
 shows the measured time scaled to all accounts, marked "extrapolated".
 """
-# ruff: noqa: T201 - a command-line benchmark: printing the table is its job
+# ruff: noqa: T201, S603, S101 - a benchmark: it prints its table, runs its own children and asserts its pipes
 
 from __future__ import annotations
 
@@ -150,6 +150,12 @@ def run_child(cmd: list[str], env: dict[str, str], stdout: Path) -> tuple[float,
     """
     LAST_CHILD.clear()
     LAST_CHILD["load_before"] = loadavg()
+    # The child's own peak RSS (see bench/hwm.py): Python children run under the wrapper.
+    hwm = stdout.with_suffix(".hwm")
+    hwm.unlink(missing_ok=True)
+    if cmd[0] == PY and cmd[1:2] != ["-c"]:
+        cmd = [PY, str(HERE / "hwm.py"), *cmd[1:]]
+        env = {**env, "BENCH_HWM_FILE": str(hwm)}
     with stdout.open("wb") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.PIPE)
@@ -161,9 +167,15 @@ def run_child(cmd: list[str], env: dict[str, str], stdout: Path) -> tuple[float,
     if proc.returncode not in (0, 1):
         sys.stderr.write(err.decode(errors="replace")[-2000:])
     cpu = usage.ru_utime + usage.ru_stime
+    peak_mb = usage.ru_maxrss / 1024
+    LAST_CHILD["ru_maxrss_mb"] = peak_mb
+    try:
+        peak_mb = int(hwm.read_text()) / 1024
+    except (OSError, ValueError):
+        pass  # no wrapper (or it died first): ru_maxrss, an upper estimate
     LAST_CHILD.update(load_after=loadavg(), nivcsw=usage.ru_nivcsw, user_s=usage.ru_utime,
                       sys_s=usage.ru_stime)
-    return wall, cpu, usage.ru_maxrss / 1024, proc.returncode
+    return wall, cpu, peak_mb, proc.returncode
 
 
 class Sim:

@@ -121,3 +121,19 @@ def test_pages_of_an_empty_list_is_one_call() -> None:
     assert lb.pages(0, 100) == 1
     assert lb.pages(100, 100) == 1
     assert lb.pages(101, 100) == 2
+
+
+def test_account_without_roles_still_costs_its_roles_call() -> None:
+    b = bound([account(1, {})])
+    assert b.portal_calls == 2
+    assert b.eks_calls == 0
+
+
+def test_in_order_client_waits_for_the_portal_to_reach_the_big_account() -> None:
+    accounts = [account(i, {"AdministratorAccess": True}) for i in range(39)]
+    accounts.append(account(39, {"AdministratorAccess": True}, {"r1": 50}))
+    b = bound(accounts, regions=("r1",))
+    assert b.portal_calls == 1 + 40 * 2
+    assert b.seconds == pytest.approx(max(81 / 20, 51 / 10))
+    # the big account's credentials are the last portal call: 81 / 20 s, then 51 calls at 10/s
+    assert b.in_order_s == pytest.approx(81 / 20 + 51 / 10)
