@@ -10,7 +10,7 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ekstrio.errors import FileWriteError
@@ -18,8 +18,8 @@ from ekstrio.errors import FileWriteError
 SECRET_MODE = 0o600
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Replace ``path`` with ``data`` atomically.
+def atomic_write(path: Path, data: bytes | Iterable[bytes], *, mode: int | None = None) -> None:
+    """Replace ``path`` with ``data`` (bytes, or pieces of bytes) atomically.
 
     The bytes go to a temporary file in the same folder, are fsynced, and the
     temporary file is renamed over ``path``: readers see the old file or the new
@@ -45,7 +45,11 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
         # mkstemp creates the file 0600, so a secret is never readable by others,
         # not even for the instant before chmod.
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                for piece in data:
+                    handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)

@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,8 +46,11 @@ def inventory_path(env: Mapping[str, str] | None = None) -> Path:
     return cache_dir(env) / "inventory.json"
 
 
-def _dump(doc: Mapping[str, Any]) -> bytes:
-    return (json.dumps(doc, indent=2, sort_keys=False) + "\n").encode()
+def _dump(doc: Mapping[str, Any]) -> Iterator[bytes]:
+    # In pieces, never the whole document as one string: see output.iter_document.
+    from ekstrio.output import iter_document
+
+    return (piece.encode() for piece in iter_document(doc))
 
 
 def save_inventory(doc: Mapping[str, Any], path: Path | None = None) -> Path:

@@ -152,3 +152,16 @@ def test_progress_draws_on_its_console_when_enabled() -> None:
         progress.update(CLUSTER)
     assert "clusters 1" in err.getvalue()
     assert "retries 2" in err.getvalue()
+
+
+def test_document_is_written_in_pieces_equal_to_one_dump() -> None:
+    from ekstrio import output
+
+    doc = {"schema": "ekstrio.scan/v1", "clusters": [
+        {"name": f"c{i}", "certificate_authority_data": "QUJD" * 300, "tags": {"é": "ü"}}
+        for i in range(400)]}
+    pieces = list(output.iter_document(doc))
+    assert len(pieces) > 5
+    assert all(len(piece) < 2 * 64 * 1024 for piece in pieces)
+    assert "".join(pieces) == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    assert output.dumps_document(doc) == "".join(pieces)

@@ -198,7 +198,7 @@ def _print_cached(fmt: OutputFormat, out: Console, err: Console, path: Path | No
 
     doc = load_inventory(path)
     if fmt == "json":
-        sys.stdout.write(output.dumps_document(doc) + "\n")
+        sys.stdout.write(output.dumps_document(doc))
     elif fmt == "ndjson":
         for kind, key in (("cluster", "clusters"), ("error", "errors"), ("skipped", "skipped")):
             for item in doc.get(key, []):
@@ -247,7 +247,8 @@ def _run(options: _Options, out: Console, err: Console, *, save: bool, diff: boo
 
     document = output.report_document(report, session=session, partition=where.partition)
     if options.fmt == "json":
-        stdout.write(output.dumps_document(document) + "\n")
+        for piece in output.iter_document(document):
+            stdout.write(piece)
     elif options.fmt == "ndjson":
         summary = output.ndjson_summary(report, session=session, partition=where.partition)
         stdout.write(output.dumps_line(summary) + "\n")
