@@ -25,6 +25,7 @@ import trio
 from ekstrio.aws import eks, portal, token_cache
 from ekstrio.aws.endpoints import Endpoint, eks_regions, partition_of, resolve
 from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport, make_http_client
+from ekstrio.errors import FileWriteError
 from ekstrio.inventory import DEFAULT_LIST_TTL, AccountLists, load_lists, save_lists
 from ekstrio.model import Account, ClusterInfo, Role, RoleCredentials, SsoSession
 from ekstrio.settings import Preset
@@ -117,8 +118,11 @@ class AwsScanApi:
         creds = await portal.get_role_credentials(self.t, self.portal, token, account_id,
                                                   role_name)
         try:
-            token_cache.save_role_credentials(self.session, account_id, role_name, creds)
-        except OSError as exc:  # a full disk must not lose the scan
+            # In a worker thread: the atomic write fsyncs, which would stall every other
+            # call of the scan for the length of a disk flush.
+            await trio.to_thread.run_sync(
+                token_cache.save_role_credentials, self.session, account_id, role_name, creds)
+        except (OSError, FileWriteError) as exc:  # a full disk must not lose the scan
             log.warning("could not cache role credentials: %s", exc)
         return creds
 

@@ -265,3 +265,16 @@ def test_refused_token_is_exit_3_naming_the_session(sim: SimHandle, signed_in: S
         in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert token.access_token not in done.stderr + done.stdout
+
+
+def test_an_unwritable_credential_cache_does_not_lose_the_scan(
+        sim: SimHandle, signed_in: SsoSession) -> None:
+    # A regular file where the cache folder should be: every credential write fails.
+    blocker = Path.home() / ".aws" / "cli" / "cache"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("not a folder")
+    done = run("scan", "-o", "json", "--refresh", *session_args(sim))
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert {(c["account_id"], c["region"], c["name"]) for c in doc["clusters"]} == visible(sim)
+    assert blocker.read_text() == "not a folder"
