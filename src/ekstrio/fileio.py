@@ -18,8 +18,12 @@ from ekstrio.errors import FileWriteError
 SECRET_MODE = 0o600
 
 
-def atomic_write(path: Path, data: bytes | Iterable[bytes], *, mode: int | None = None) -> None:
+def atomic_write(path: Path, data: bytes | Iterable[bytes], *, mode: int | None = None,
+                 durable: bool = True) -> None:
     """Replace ``path`` with ``data`` (bytes, or pieces of bytes) atomically.
+
+    ``durable=False`` skips the fsyncs: readers still see the old file or the new one, but
+    after a power failure the file may be empty. Only for caches that can be rebuilt.
 
     The bytes go to a temporary file in the same folder, are fsynced, and the
     temporary file is renamed over ``path``: readers see the old file or the new
@@ -51,13 +55,16 @@ def atomic_write(path: Path, data: bytes | Iterable[bytes], *, mode: int | None 
                 for piece in data:
                     handle.write(piece)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise FileWriteError(f"cannot write {path}: {exc.strerror}") from exc
+    if not durable:
+        return
     with contextlib.suppress(OSError):
         # Make the rename itself durable; not every filesystem supports it.
         dir_fd = os.open(folder, os.O_RDONLY)

@@ -118,10 +118,9 @@ class AwsScanApi:
         creds = await portal.get_role_credentials(self.t, self.portal, token, account_id,
                                                   role_name)
         try:
-            # In a worker thread: the atomic write fsyncs, which would stall every other
-            # call of the scan for the length of a disk flush.
-            await trio.to_thread.run_sync(
-                token_cache.save_role_credentials, self.session, account_id, role_name, creds)
+            # Written in the event loop: the cache write skips fsync (see token_cache), so it
+            # costs microseconds and needs no worker thread.
+            token_cache.save_role_credentials(self.session, account_id, role_name, creds)
         except (OSError, FileWriteError) as exc:  # a full disk must not lose the scan
             log.warning("could not cache role credentials: %s", exc)
         return creds

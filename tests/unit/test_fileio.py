@@ -71,3 +71,15 @@ def test_lock_excludes_a_second_holder(tmp_path: Path) -> None:
     thread.join(5)
     assert events == ["first out", "second in"]
     assert mode_of(tmp_path / "config.lock") == 0o600
+
+
+def test_a_cache_write_may_skip_fsync_and_is_still_atomic(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    target = tmp_path / "creds.json"
+    atomic_write(target, b"cache", durable=False)
+    assert synced == []
+    assert (target.read_bytes(), mode_of(target)) == (b"cache", 0o600)
+    atomic_write(target, b"durable")
+    assert len(synced) == 2  # the file, then its folder

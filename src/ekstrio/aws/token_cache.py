@@ -198,12 +198,12 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _write_json(path: Path, doc: Mapping[str, Any]) -> None:
+def _write_json(path: Path, doc: Mapping[str, Any], *, durable: bool = True) -> None:
     folder = path.parent
     if not folder.exists():
         # A new cache folder is private; an existing one keeps the user's mode.
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    atomic_write(path, json.dumps(doc).encode("utf-8"), mode=SECRET_MODE)
+    atomic_write(path, json.dumps(doc).encode("utf-8"), mode=SECRET_MODE, durable=durable)
 
 
 # --- SSO tokens -----------------------------------------------------------------------------
@@ -476,7 +476,9 @@ def save_role_credentials(
         _SOURCE_FIELD: source,
     }
     path = role_credentials_path(session, account_id, role_name, cache_dir)
-    _write_json(path, doc)
+    # No fsync: these credentials live an hour and a lost file costs one portal call, while a
+    # scan writes one per account (thousands) from its event loop. Still atomic and 0600.
+    _write_json(path, doc, durable=False)
     return path
 
 
