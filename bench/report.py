@@ -1,6 +1,6 @@
 """Write docs/benchmarks.md from bench/results/{medium,large}.json (made by scan_bench.py).
 
-    /work/venv/bin/python bench/report.py
+    python bench/report.py
 
 The tables, bounds and verdicts are generated from the results; the analysis and the profile's
 lesson come from bench/benchmarks_notes.md (hand-written after reading the figures); the token
@@ -179,11 +179,13 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         "",
         "## Reproduce",
         "",
+        "In the test set-up's virtualenv (`pip install -e '.[test]'`), from the repository root:",
+        "",
         "```sh",
-        "/work/venv/bin/python bench/scan_bench.py --size all      # medium + large, ~30-40 min",
-        "/work/venv/bin/python bench/scan_bench.py --size medium   # ~10 min",
-        "/work/venv/bin/python bench/scan_bench.py --quick         # smoke run, a few minutes",
-        "/work/venv/bin/python bench/profile_scan.py               # pyinstrument profile (pip",
+        "python bench/scan_bench.py --size all      # medium + large, ~30-40 min",
+        "python bench/scan_bench.py --size medium   # ~10 min",
+        "python bench/scan_bench.py --quick         # smoke run, a few minutes",
+        "python bench/profile_scan.py               # pyinstrument profile (pip",
         "                                                          # install pyinstrument first)",
         "```",
         "",
