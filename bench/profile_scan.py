@@ -1,7 +1,7 @@
 """Profile `ekstrio scan` (cold, then warm) against the medium org with pyinstrument.
 
-    /work/venv/bin/pip install pyinstrument      # a local tool, not a project dependency
-    /work/venv/bin/python bench/profile_scan.py [--size medium] [--preset default] [--out DIR]
+    pip install pyinstrument      # a local tool, not a project dependency
+    python bench/profile_scan.py [--size medium] [--preset default] [--out DIR]
 
 Starts the sim as its own process exactly as bench/scan_bench.py does, then runs
 ``python -m pyinstrument -m ekstrio scan ...`` in a fresh signed-in HOME twice and writes

@@ -1,6 +1,6 @@
 """Summarise a pyinstrument text profile (from bench/profile_scan.py): where the scan's CPU goes.
 
-    /work/venv/bin/python bench/profile_summary.py bench/results/profile-medium-default-cold.txt
+    python bench/profile_summary.py bench/results/profile-medium-default-cold.txt
 
 Percentages are of the samples inside trio's run loop (``unrolled_run``): the scan itself,
 without start-up and without the loop's idle waits. "inclusive" rows count a function with

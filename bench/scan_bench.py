@@ -2,7 +2,7 @@
 
 Not a test (nothing here is collected by pytest). One command::
 
-    /work/venv/bin/python bench/scan_bench.py [--size medium|large|all] [--quick] [--no-docs]
+    python bench/scan_bench.py [--size medium|large|all] [--quick] [--no-docs]
 
 For each organisation size it starts the local AWS organisation as a SEPARATE process
 (``ekstrio sim serve --port 0``, so the emulator's CPU is not charged to the client), writes its
