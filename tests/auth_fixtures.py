@@ -82,3 +82,16 @@ def sim_config(sim: Any, use_sim: Callable[..., SsoSession]) -> SsoSession:
 def signed_in(sim: Any, sim_config: SsoSession) -> SsoSession:
     write_sim_token(sim, sim_config)
     return sim_config
+
+
+def sign_in_with_start_url(sim: Any, monkeypatch: pytest.MonkeyPatch) -> SsoSession:
+    """A token in the AWS CLI cache as `ekstrio login --start-url` leaves it (no config file),
+    and the sim's endpoints in the environment. Returns the (legacy-style) session."""
+    session = SsoSession(start_url=sim.start_url, region=sim.sso_region)
+    token_cache.save_sso_token(session, token_cache.CachedToken(
+        access_token=sim.issue_token(), expires_at=datetime.now(UTC) + timedelta(hours=1),
+        region=sim.sso_region, start_url=sim.start_url))
+    for name, value in sim.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    return session

@@ -9,12 +9,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from auth_fixtures import sign_in_with_start_url
 from ekstrio.aws import token_cache
 from ekstrio.model import SsoSession
 from ekstrio.sim.options import SimOptions
@@ -36,14 +36,7 @@ def sim() -> Iterator[SimHandle]:
 @pytest.fixture
 def signed_in(sim: SimHandle, monkeypatch: pytest.MonkeyPatch) -> SsoSession:
     """An SSO token in the AWS CLI cache, as `ekstrio login --start-url` leaves it."""
-    session = SsoSession(start_url=sim.start_url, region=sim.sso_region)
-    token_cache.save_sso_token(session, token_cache.CachedToken(
-        access_token=sim.issue_token(), expires_at=datetime.now(UTC) + timedelta(hours=1),
-        region=sim.sso_region, start_url=sim.start_url))
-    for name, value in sim.env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    return session
+    return sign_in_with_start_url(sim, monkeypatch)
 
 
 def session_args(sim: SimHandle) -> list[str]:
