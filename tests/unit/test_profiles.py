@@ -190,3 +190,23 @@ def test_kept_profiles_keep_their_names_and_exec_aws_uses_the_written_names() ->
     assert cfg["profile prod.Admin"]["sso_account_id"] == "1"
     assert cfg["profile prod.Admin-2"]["sso_account_id"] == "2"
     assert profile_names_for(later, config_text=plan.text) == {("2", "Admin"): "prod.Admin-2"}
+
+
+@pytest.mark.parametrize(("env", "flag", "expected"), [
+    ({}, [], "us-east-1"),  # the SSO region of the inventory
+    ({"AWS_DEFAULT_REGION": "eu-west-1"}, [], "eu-west-1"),
+    ({"AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "ap-south-1"}, [], "ap-south-1"),
+    ({"AWS_REGION": "ap-south-1"}, ["--region", "ca-central-1"], "ca-central-1"),
+])
+def test_default_region_of_the_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        env: dict[str, str], flag: list[str],
+                                        expected: str) -> None:
+    config = tmp_path / "config"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    source = tmp_path / "inv.json"
+    source.write_text(json.dumps({"schema": "ekstrio.scan/v1", "sso": SSO,
+                                  "clusters": [_cluster("1", "a", ["R"])]}))
+    assert cli.run(["profiles", "--from", str(source), *flag]) == 0
+    assert parse(config.read_text())["profile a.R"]["region"] == expected

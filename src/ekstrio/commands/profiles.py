@@ -25,7 +25,8 @@ def profiles(
         help="Profile name template: {account_id} {account_name} {role}.")
     ] = DEFAULT_PROFILE_TEMPLATE,
     region: Annotated[str | None, Parameter(
-        help="The profiles' default region; default: the SSO region.")] = None,
+        help="The profiles' default region; default: AWS_REGION, else AWS_DEFAULT_REGION, "
+        "else the SSO region.")] = None,
     sso_session: Annotated[str | None, Parameter(
         help="Write an [sso-session NAME] section (with --start-url and --sso-region) and "
         "point the profiles at it.")] = None,
@@ -69,6 +70,8 @@ def profiles(
     path = (config_file.expanduser() if config_file else
             Path(env.get("AWS_CONFIG_FILE") or Path.home() / ".aws" / "config").expanduser())
     lists = cached_account_roles(inventory)
+    # The AWS CLI v2 order: AWS_REGION over AWS_DEFAULT_REGION.
+    region = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
     plans = []
 
     def transform(old: str | None) -> str:
