@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import stamina
 
 # Shared fixtures: tests/sim_fixtures.py (the local AWS emulator: `sim`, `make_sim`) and
 # tests/auth_fixtures.py (signed-in sessions against the sim).
@@ -26,3 +28,18 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("NO_COLOR", "1")
     return home
+
+
+@pytest.fixture
+def live_retries() -> Iterator[None]:
+    """Retries on and stamina's test mode off, whatever another test or plugin set globally;
+    both restored afterwards. Retry tests need the real backoff (trio's autojump clock makes
+    it free) and the real attempt count. Modules ask for it with
+    ``pytestmark = pytest.mark.usefixtures("live_retries")``."""
+    was_active = stamina.is_active()
+    stamina.set_active(True)
+    try:
+        with stamina.set_testing(False):
+            yield
+    finally:
+        stamina.set_active(was_active)

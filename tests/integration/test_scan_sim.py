@@ -7,12 +7,10 @@ sim on 127.0.0.1, for organisations of 1, 50 and 300 accounts and with faults on
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import stamina
 import trio
 
 from ekstrio.model import SsoSession
@@ -30,14 +28,7 @@ FAST = dataclasses.replace(load_preset("aggressive"), workers=64, portal_rps=10_
                            backoff_initial=0.01, backoff_max=0.05)
 
 
-@pytest.fixture(autouse=True)
-def _live_retries() -> Iterator[None]:
-    # Resilience under faults is under test: stamina must really retry.
-    was = stamina.is_active()
-    stamina.set_active(True)
-    with stamina.set_testing(False):
-        yield
-    stamina.set_active(was)
+pytestmark = pytest.mark.usefixtures("live_retries")
 
 
 def sim_options(**overrides: Any) -> SimOptions:

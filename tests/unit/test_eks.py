@@ -13,7 +13,6 @@ import respx
 from wire_fakes import (
     CREDS,
     aws_error,
-    live_stamina,
     make_transport,
     model_errors,
     recompute_signature,
@@ -38,10 +37,7 @@ ENDPOINT = resolve("eks", REGION, env={})
 BASE = "https://eks.eu-west-1.amazonaws.com"
 
 
-@pytest.fixture(autouse=True)
-def _live_stamina() -> Iterator[None]:
-    with live_stamina():
-        yield
+pytestmark = pytest.mark.usefixtures("live_retries")
 
 
 @pytest.fixture

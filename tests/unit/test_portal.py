@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 import respx
-from wire_fakes import aws_error, live_stamina, make_transport, model_errors, respx_client
+from wire_fakes import aws_error, make_transport, model_errors, respx_client
 
 from ekstrio.aws import portal
 from ekstrio.aws.endpoints import resolve
@@ -29,10 +29,7 @@ ENDPOINT = resolve("sso", "eu-west-1", env={})
 BASE = "https://portal.sso.eu-west-1.amazonaws.com"
 
 
-@pytest.fixture(autouse=True)
-def _live_stamina() -> Iterator[None]:
-    with live_stamina():
-        yield
+pytestmark = pytest.mark.usefixtures("live_retries")
 
 
 @pytest.fixture

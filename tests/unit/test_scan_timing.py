@@ -12,12 +12,11 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-import stamina
 import trio
 import trio.testing
 
@@ -36,13 +35,7 @@ REGIONS = ("eu-west-1", "us-east-1")
 Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
 
-@pytest.fixture(autouse=True)
-def _live_retries() -> Iterator[None]:
-    was = stamina.is_active()
-    stamina.set_active(True)
-    with stamina.set_testing(False):
-        yield
-    stamina.set_active(was)
+pytestmark = pytest.mark.usefixtures("live_retries")
 
 
 def eks_endpoint(region: str) -> Endpoint:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import ssl
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import certifi
 import httpx
 import pytest
 import trio
-from wire_fakes import aws_error, live_stamina, make_transport
+from wire_fakes import aws_error, make_transport
 
 from ekstrio.aws.endpoints import Endpoint
 from ekstrio.aws.transport import CallPolicy, RateLimits, ScopeBucket, make_http_client
@@ -33,10 +33,7 @@ ENDPOINT = Endpoint("https://api.test", "us-east-1", "aws")
 Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
 
-@pytest.fixture(autouse=True)
-def _live_stamina() -> Iterator[None]:
-    with live_stamina():
-        yield
+pytestmark = pytest.mark.usefixtures("live_retries")
 
 
 def client_for(handler: Handler) -> httpx.AsyncClient:

@@ -1,17 +1,14 @@
-"""Shared pieces for the aws/ wire-layer tests: credentials, a transport, stamina control."""
+"""Shared pieces for the aws/ wire-layer tests: credentials, a transport, fake answers."""
 
 from __future__ import annotations
 
 import math
 import re
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import stamina
 import trio
 from botocore.auth import SigV4Auth as BotocoreSigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -40,20 +37,6 @@ def respx_client() -> httpx.AsyncClient:
 # No backoff, one attempt: error-mapping tests see the first answer as it is.
 ONE_SHOT = CallPolicy(call_timeout=30.0, attempts=1, backoff_initial=0.0, backoff_max=0.0,
                       backoff_jitter=0.0)
-
-
-@contextmanager
-def live_stamina() -> Iterator[None]:
-    """Retries on and stamina's test mode off, whatever another test or plugin
-    set globally; both restored afterwards. Our retry tests need the real
-    backoff (trio's autojump clock makes it free) and the real attempt count."""
-    was_active = stamina.is_active()
-    stamina.set_active(True)
-    try:
-        with stamina.set_testing(False):
-            yield
-    finally:
-        stamina.set_active(was_active)
 
 
 def make_transport(
