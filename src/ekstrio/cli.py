@@ -68,8 +68,6 @@ def build_app(command: str | None = None) -> cyclopts.App:
     return app
 
 
-app = build_app()
-
 
 def _say_error(text: str) -> None:
     # The CLI's one error line; stderr, never a traceback.
