@@ -6,8 +6,8 @@ they use. Command functions return an ``int`` exit code and raise
 :class:`~ekstrio.errors.EkstrioError` for expected failures; :func:`main` maps
 those to one line on stderr and the error's exit code.
 
-Exit codes: 0 success; 1 finished with failures; 2 usage or configuration;
-3 authentication needed or denied; 130 interrupted.
+Exit codes: :class:`~ekstrio.errors.ExitCode` (0 success; 1 finished with failures; 2 usage
+or configuration; 3 authentication needed or denied; 130 interrupted).
 """
 
 from __future__ import annotations
@@ -19,13 +19,7 @@ from collections.abc import Sequence
 import cyclopts
 
 from ekstrio import __version__
-from ekstrio.errors import EkstrioError
-
-EXIT_OK = 0
-EXIT_PARTIAL = 1
-EXIT_USAGE = 2
-EXIT_AUTH = 3
-EXIT_INTERRUPTED = 130
+from ekstrio.errors import EkstrioError, ExitCode
 
 # name: (import path, one-line summary for `ekstrio --help`). Commands are registered by
 # import path so that a run imports only the command it runs; that one command is registered
@@ -97,23 +91,23 @@ def run(argv: Sequence[str] | None = None) -> int:
         )
     except cyclopts.CycloptsError as exc:
         _say_error(str(exc).strip().splitlines()[0])
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         sys.stderr.write("ekstrio: interrupted\n")
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     except BaseException as exc:
         found = _first_ekstrio_error(exc)
         if isinstance(found, KeyboardInterrupt):
             sys.stderr.write("ekstrio: interrupted\n")
-            return EXIT_INTERRUPTED
+            return ExitCode.INTERRUPTED
         if isinstance(found, EkstrioError):
             _say_error(str(found))
             return found.exit_code
         raise
     if result is None:
-        return EXIT_OK
+        return ExitCode.OK
     if isinstance(result, bool) or not isinstance(result, int):
-        return EXIT_OK
+        return ExitCode.OK
     return result
 
 

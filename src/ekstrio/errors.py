@@ -24,29 +24,42 @@ Messages never contain tokens, keys or secrets.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The exit statuses of every command (the CLI and the ``token`` fast path)."""
+
+    OK = 0
+    PARTIAL = 1  # finished, with failures (a scan's results are still printed)
+    USAGE = 2  # bad flags, options or configuration
+    AUTH = 3  # sign-in needed, expired or denied
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    BROKEN_PIPE = 141  # 128 + SIGPIPE, as a tool killed by SIGPIPE would report
+
 
 class EkstrioError(Exception):
     """Root of every error ekstrio raises on purpose."""
 
-    exit_code: int = 1
+    exit_code: int = ExitCode.PARTIAL
 
 
 class UsageError(EkstrioError):
     """Command-line flags or options are wrong."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class ConfigError(EkstrioError):
     """A configuration file or preset is missing, malformed or inconsistent."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class AuthError(EkstrioError):
     """Sign-in is needed, has expired, or was denied. The message says what to run."""
 
-    exit_code = 3
+    exit_code = ExitCode.AUTH
 
 
 class AwsError(EkstrioError):

@@ -24,16 +24,10 @@ from typing import Any
 from ekstrio.errors import ConfigError
 from ekstrio.fileio import atomic_write
 from ekstrio.model import Account, SsoSession
+from ekstrio.scan_document import ScanDocument, iter_json
 
-SCHEMA = "ekstrio.scan/v1"
 LISTS_SCHEMA = "ekstrio.lists/v1"
 DEFAULT_LIST_TTL = 3600.0
-
-# Fields whose change makes a cluster "changed" in --diff.
-DIFF_FIELDS = (
-    "status", "version", "platform_version", "endpoint", "certificate_authority_data",
-    "roles", "tags", "authentication_mode", "arn",
-)
 
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -47,105 +41,37 @@ def inventory_path(env: Mapping[str, str] | None = None) -> Path:
 
 
 def _dump(doc: Mapping[str, Any]) -> Iterator[bytes]:
-    # In pieces, never the whole document as one string: see output.iter_document.
-    from ekstrio.output import iter_document
-
-    return (piece.encode() for piece in iter_document(doc))
+    # In pieces, never the whole document as one string: see scan_document.iter_json.
+    return (piece.encode() for piece in iter_json(doc))
 
 
-def save_inventory(doc: Mapping[str, Any], path: Path | None = None) -> Path:
+def save_inventory(doc: ScanDocument, path: Path | None = None) -> Path:
     path = path or inventory_path()
-    atomic_write(path, _dump(doc), mode=0o600)
+    atomic_write(path, _dump(doc.to_json()), mode=0o600)
     return path
 
 
-def load_inventory(path: Path | None = None) -> dict[str, Any]:
+def load_inventory(path: Path | None = None) -> ScanDocument:
     """The saved inventory; ConfigError (one line) when missing or not an ekstrio scan."""
     path = path or inventory_path()
     try:
-        doc = json.loads(path.read_text())
+        raw = json.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"no saved inventory at {path}: run `ekstrio scan` first") from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read the inventory {path}: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise ConfigError(f"{path} is not an ekstrio scan document (schema {SCHEMA})")
-    return doc
+    try:
+        return ScanDocument.from_json(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
 
 
-def load_previous(path: Path | None = None) -> dict[str, Any] | None:
+def load_previous(path: Path | None = None) -> ScanDocument | None:
     """The saved inventory, or None if there is none (first scan) or it is unreadable."""
     try:
         return load_inventory(path)
     except ConfigError:
         return None
-
-
-# --- diff --------------------------------------------------------------------------------
-
-
-ClusterKey = tuple[str, str, str]
-
-
-def _key(cluster: Mapping[str, Any]) -> ClusterKey:
-    return (str(cluster.get("account_id")), str(cluster.get("region")), str(cluster.get("name")))
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    key: ClusterKey
-    fields: tuple[str, ...]
-    before: Mapping[str, Any] = field(repr=False)
-    after: Mapping[str, Any] = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class InventoryDiff:
-    added: tuple[Mapping[str, Any], ...]
-    removed: tuple[Mapping[str, Any], ...]
-    changed: tuple[Change, ...]
-
-    @property
-    def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
-
-    def to_json(self) -> dict[str, Any]:
-        def ident(c: Mapping[str, Any]) -> dict[str, Any]:
-            return {k: c.get(k) for k in ("account_id", "account_name", "region", "name")}
-
-        return {
-            "added": [ident(c) for c in self.added],
-            "removed": [ident(c) for c in self.removed],
-            "changed": [
-                {**ident(ch.after), "fields": {
-                    f: {"before": ch.before.get(f), "after": ch.after.get(f)} for f in ch.fields
-                    if f != "certificate_authority_data"
-                } | ({"certificate_authority_data": {"before": "…", "after": "…"}}
-                     if "certificate_authority_data" in ch.fields else {})}
-                for ch in self.changed
-            ],
-        }
-
-
-def diff_inventories(old: Mapping[str, Any], new: Mapping[str, Any]) -> InventoryDiff:
-    """Clusters added, removed and changed from ``old`` to ``new``.
-
-    A cluster counts as removed only if ``new`` read its account/region to the end
-    (``completed``): a region that failed or was cut short this time proves nothing.
-    """
-    before = {_key(c): c for c in old.get("clusters", [])}
-    after = {_key(c): c for c in new.get("clusters", [])}
-    completed = {(str(p.get("account_id")), str(p.get("region")))
-                 for p in new.get("completed", [])}
-    added = tuple(after[k] for k in sorted(after.keys() - before.keys()))
-    removed = tuple(before[k] for k in sorted(before.keys() - after.keys())
-                    if (k[0], k[1]) in completed)
-    changed = []
-    for key in sorted(before.keys() & after.keys()):
-        fields = tuple(f for f in DIFF_FIELDS if before[key].get(f) != after[key].get(f))
-        if fields:
-            changed.append(Change(key, fields, before[key], after[key]))
-    return InventoryDiff(added, removed, tuple(changed))
 
 
 # --- account and role lists --------------------------------------------------------------

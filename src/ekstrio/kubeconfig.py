@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ekstrio.errors import ConfigError, UsageError
+from ekstrio.scan_document import ScanDocument
 
 EXTENSION_NAME = "ekstrio"
 MANAGED_BY = "ekstrio"
@@ -126,55 +127,45 @@ def _text(value: Any) -> str:
 
 
 def parse_inventory(doc: Any) -> Inventory:
-    """Read the scan's JSON document (schema ``ekstrio.scan/v1``) into targets."""
-    if not isinstance(doc, Mapping) or not isinstance(doc.get("clusters"), list):
-        raise ConfigError("the inventory is not an ekstrio scan document (no 'clusters' list)")
-    schema = doc.get("schema")
-    if schema is not None and not str(schema).startswith("ekstrio.scan/v1"):
-        raise ConfigError(f"unsupported inventory schema {schema!r}; run `ekstrio scan` again")
+    """Read a parsed scan JSON document (schema ``ekstrio.scan/v1``) into targets."""
+    return inventory_of(ScanDocument.from_json(doc))
+
+
+def inventory_of(doc: ScanDocument) -> Inventory:
+    """The kubeconfig targets of a scan: one per cluster with an endpoint and role."""
     targets: list[Target] = []
     skipped: list[SkippedCluster] = []
     seen: set[tuple[str, str, str]] = set()
     roles_seen: dict[tuple[str, str], str] = {}
-    for item in doc["clusters"]:
-        if not isinstance(item, Mapping):
-            raise ConfigError("the inventory has a cluster record that is not an object")
-        account, region, name = (_text(item.get("account_id")), _text(item.get("region")),
-                                 _text(item.get("name")))
-        if not (account and region and name):
-            raise ConfigError("the inventory has a cluster without account_id, region or name")
+    for item in doc.clusters:
+        account, region, name = item.account_id, item.region, item.name
+        account_name = item.account_name or account
         seen.add((account, region, name))
-        for role in item.get("roles") or []:
-            roles_seen[(account, str(role))] = _text(item.get("account_name")) or account
-        endpoint = item.get("endpoint")
-        status = _text(item.get("status")) or "UNKNOWN"
-        if not endpoint:
+        for role in item.roles:
+            roles_seen[(account, role)] = account_name
+        status = item.status or "UNKNOWN"
+        if not item.endpoint:
             skipped.append(SkippedCluster(account, region, name, status,
                                           f"no endpoint (status {status})"))
             continue
-        roles = [str(r) for r in item.get("roles") or []]
-        if not roles:
+        if not item.roles:
             skipped.append(SkippedCluster(account, region, name, status, "no role to sign in with"))
             continue
-        for role in roles:
+        for role in item.roles:
             targets.append(Target(
-                account_id=account, account_name=_text(item.get("account_name")) or account,
+                account_id=account, account_name=account_name,
                 region=region, cluster=name, role=role,
-                arn=_text(item.get("arn")), server=str(endpoint),
-                ca_data=item.get("certificate_authority_data") or None,
-                cluster_id=item.get("outpost_id") or None,
+                arn=item.arn, server=item.endpoint,
+                ca_data=item.certificate_authority_data or None,
+                cluster_id=item.outpost_id or None,
             ))
-    completed = frozenset(
-        (_text(c.get("account_id")), _text(c.get("region")))
-        for c in doc.get("completed") or [] if isinstance(c, Mapping))
-    sso_raw = doc.get("sso")
     sso = None
-    if isinstance(sso_raw, Mapping) and (sso_raw.get("session") or sso_raw.get("start_url")):
-        sso = SsoRef(session=sso_raw.get("session") or None,
-                     start_url=_text(sso_raw.get("start_url")), region=_text(sso_raw.get("region")))
+    if doc.sso.session or doc.sso.start_url:
+        sso = SsoRef(session=doc.sso.session or None, start_url=doc.sso.start_url or "",
+                     region=doc.sso.region or "")
     unique = {t.key: t for t in targets}  # a record listed twice must not make two entries
-    return Inventory(tuple(unique[k] for k in sorted(unique)), tuple(skipped), completed,
-                     frozenset(seen), sso, _text(doc.get("partition")) or "aws",
+    return Inventory(tuple(unique[k] for k in sorted(unique)), tuple(skipped),
+                     frozenset(doc.completed), frozenset(seen), sso, doc.partition,
                      tuple((a, n, r) for (a, r), n in sorted(roles_seen.items())))
 
 

@@ -1,16 +1,15 @@
-"""How a scan is shown: the JSON document, NDJSON lines, a rich table, live progress.
+"""How a scan is shown: NDJSON lines, a rich table, live progress, the --diff.
 
 Data goes to stdout, progress and logs to stderr; consoles are passed in so tests can
-capture them. The JSON shapes here are the stable schema of docs/output.md (and of the
-saved inventory that ``ekstrio kubeconfig`` reads). No credential or token ever
-reaches any of them: records carry none.
+capture them. The JSON shapes are the scan document's (:mod:`ekstrio.scan_document`), the
+stable schema of docs/output.md. No credential or token ever reaches any of them: records
+carry none.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from rich.console import Console
@@ -18,8 +17,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from ekstrio.inventory import SCHEMA, InventoryDiff
-from ekstrio.model import Cluster, SsoSession
+from ekstrio.model import Cluster
+from ekstrio.scan_diff import InventoryDiff
+from ekstrio.scan_document import ClusterEntry, ErrorEntry, ScanDocument, SkippedEntry, Summary
 from ekstrio.scan_records import (
     AccountDone,
     AccountFound,
@@ -31,114 +31,38 @@ from ekstrio.scan_records import (
 )
 
 
-def iso(when: datetime | None) -> str | None:
-    if when is None:
-        return None
-    return when.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def cluster_json(cluster: Cluster) -> dict[str, Any]:
-    info = cluster.info
-    return {
-        "account_id": cluster.account_id,
-        "account_name": cluster.account_name,
-        "roles": list(cluster.roles),
-        "region": cluster.region,
-        "name": info.name,
-        "arn": info.arn,
-        "endpoint": info.endpoint,
-        "certificate_authority_data": info.certificate_authority_data,
-        "status": info.status,
-        "version": info.version,
-        "platform_version": info.platform_version,
-        "created_at": iso(info.created_at),
-        "tags": dict(sorted(info.tags.items())),
-        "authentication_mode": info.authentication_mode,
-        "outpost_id": info.outpost_id,
-    }
-
-
-def error_json(error: ScanError) -> dict[str, Any]:
-    return {
-        "account_id": error.account_id,
-        "account_name": error.account_name,
-        "region": error.region,
-        "role": error.role,
-        "stage": error.stage,
-        "code": error.code,
-        "message": error.message,
-    }
-
-
-def skipped_json(skipped: Skipped) -> dict[str, Any]:
-    return {"account_id": skipped.account_id, "region": skipped.region, "reason": skipped.reason}
-
-
-def sso_json(session: SsoSession | None) -> dict[str, Any]:
-    if session is None:
-        return {"session": None, "start_url": None, "region": None}
-    return {"session": session.name, "start_url": session.start_url, "region": session.region}
-
-
-def summary_json(report: ScanReport) -> dict[str, Any]:
-    return {
-        "accounts": report.accounts,
-        "regions_scanned": report.regions_scanned,
-        "regions_skipped": report.regions_skipped,
-        "clusters": len(report.clusters),
-        "errors": len(report.errors),
-        "api_calls": report.api_calls,
-        "retries": report.retries,
-        "throttles": report.throttles,
-        "duration_s": report.duration_s,
-        "complete": report.complete,
-    }
-
-
-def completed_json(report: ScanReport) -> list[dict[str, str]]:
-    return [{"account_id": a, "region": r} for a, r in report.completed]
-
-
-def report_document(
-    report: ScanReport, *, session: SsoSession | None, partition: str
-) -> dict[str, Any]:
-    """The scan's JSON document (= the saved inventory), schema ``ekstrio.scan/v1``."""
-    return {
-        "schema": SCHEMA,
-        "sso": sso_json(session),
-        "partition": partition,
-        "started_at": iso(report.started_at),
-        "finished_at": iso(report.finished_at),
-        "clusters": [cluster_json(c) for c in report.clusters],
-        "errors": [error_json(e) for e in report.errors],
-        "skipped": [skipped_json(s) for s in report.skipped],
-        "completed": completed_json(report),
-        "summary": summary_json(report),
-    }
-
-
 def ndjson_record(record: Record) -> dict[str, Any] | None:
     """One NDJSON object for a streamed record; None for progress-only records."""
     if isinstance(record, Cluster):
-        return {"type": "cluster", **cluster_json(record)}
+        return {"type": "cluster", **ClusterEntry.from_cluster(record).to_json()}
     if isinstance(record, ScanError):
-        return {"type": "error", **error_json(record)}
+        return {"type": "error", **ErrorEntry.from_error(record).to_json()}
     if isinstance(record, Skipped):
-        return {"type": "skipped", **skipped_json(record)}
+        return {"type": "skipped", **SkippedEntry.from_skipped(record).to_json()}
     return None
 
 
-def ndjson_summary(
-    report: ScanReport, *, session: SsoSession | None, partition: str
-) -> dict[str, Any]:
+def ndjson_lines(doc: ScanDocument) -> Iterator[dict[str, Any]]:
+    """A saved document as NDJSON objects: its records, then the summary (``scan --cached``)."""
+    for entry in doc.clusters:
+        yield {"type": "cluster", **entry.to_json()}
+    for error in doc.errors:
+        yield {"type": "error", **error.to_json()}
+    for skipped in doc.skipped:
+        yield {"type": "skipped", **skipped.to_json()}
+    yield ndjson_summary(doc)
+
+
+def ndjson_summary(doc: ScanDocument) -> dict[str, Any]:
+    """The last NDJSON line: the summary with what the records alone do not say."""
     return {
         "type": "summary",
-        **summary_json(report),
-        "sso": sso_json(session),
-        "partition": partition,
-        "started_at": iso(report.started_at),
-        "finished_at": iso(report.finished_at),
-        "completed": completed_json(report),
+        **doc.summary.to_json(),
+        "sso": doc.sso.to_json(),
+        "partition": doc.partition,
+        "started_at": doc.started_at,
+        "finished_at": doc.finished_at,
+        "completed": doc.completed_json(),
     }
 
 
@@ -146,64 +70,35 @@ def dumps_line(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
 
-_DOCUMENT_ENCODER = json.JSONEncoder(indent=2, ensure_ascii=False)
-_PIECE = 64 * 1024
-
-
-def iter_document(doc: Mapping[str, Any]) -> Iterator[str]:
-    """The document as indented JSON (with a final newline) in pieces of about 64 KiB.
-
-    ``json.dumps(indent=2)`` first lists every token of the document, about a million small
-    strings for 2,000 accounts, then joins them: that list and the joined copy were the peak
-    of a large scan's memory (+57 MB in its last second). Pieces keep it to a few KiB.
-    """
-    pending: list[str] = []
-    size = 0
-    for token in _DOCUMENT_ENCODER.iterencode(doc):
-        pending.append(token)
-        size += len(token)
-        if size >= _PIECE:
-            yield "".join(pending)
-            pending, size = [], 0
-    pending.append("\n")
-    yield "".join(pending)
-
-
-def dumps_document(doc: Mapping[str, Any]) -> str:
-    """The whole document as one string, newline included (small documents and tests)."""
-    return "".join(iter_document(doc))
-
-
 # --- terminal ---------------------------------------------------------------------------
 
 
-def clusters_table(rows: list[dict[str, Any]]) -> Table:
-    """A table of cluster records (``cluster_json`` shape, or a saved inventory's)."""
+def clusters_table(rows: Iterable[ClusterEntry]) -> Table:
+    """A table of cluster records (of this scan, or of a saved one)."""
     table = Table(show_lines=False, header_style="bold")
     for title in ("Account", "Region", "Cluster", "Status", "Version", "Role(s)"):
         table.add_column(title, overflow="fold")
-    for c in sorted(rows, key=lambda c: (str(c.get("account_name")), str(c.get("account_id")),
-                                         str(c.get("region")), str(c.get("name")))):
-        status = str(c.get("status") or "")
-        table.add_row(f"{c.get('account_name')} ({c.get('account_id')})", str(c.get("region")),
-                      str(c.get("name")), Text(status, style="green" if status == "ACTIVE"
-                                               else "yellow"),
-                      str(c.get("version") or ""), ", ".join(c.get("roles") or []))
+    for c in sorted(rows, key=lambda c: (c.account_name, c.account_id, c.region, c.name)):
+        status = c.status
+        table.add_row(f"{c.account_name} ({c.account_id})", c.region,
+                      c.name, Text(status, style="green" if status == "ACTIVE"
+                                   else "yellow"),
+                      c.version or "", ", ".join(c.roles))
     return table
 
 
 def summary_line(report: ScanReport) -> str:
-    s = summary_json(report)
+    s = Summary.from_report(report)
     parts = [
-        f"{s['clusters']} clusters",
-        f"{s['accounts']} accounts",
-        f"{s['regions_scanned']} regions scanned",
-        f"{s['regions_skipped']} skipped",
-        f"{s['errors']} errors",
-        f"{s['api_calls']} API calls",
-        f"{s['retries']} retries",
-        f"{s['throttles']} throttles",
-        f"{s['duration_s']:.1f} s",
+        f"{s.clusters} clusters",
+        f"{s.accounts} accounts",
+        f"{s.regions_scanned} regions scanned",
+        f"{s.regions_skipped} skipped",
+        f"{s.errors} errors",
+        f"{s.api_calls} API calls",
+        f"{s.retries} retries",
+        f"{s.throttles} throttles",
+        f"{s.duration_s:.1f} s",
     ]
     tail = ""
     if report.interrupted:
@@ -216,7 +111,7 @@ def summary_line(report: ScanReport) -> str:
 def render_table(report: ScanReport, out: Console, err: Console) -> None:
     """A table of clusters on ``out``; errors and the summary on ``err``."""
     if report.clusters:
-        out.print(clusters_table([cluster_json(c) for c in report.clusters]))
+        out.print(clusters_table(ClusterEntry.from_cluster(c) for c in report.clusters))
     else:
         out.print("No clusters found.")
     for e in report.errors:
@@ -231,15 +126,13 @@ def render_diff(diff: InventoryDiff, err: Console) -> None:
         err.print("No changes since the previous scan.")
         return
     for c in diff.added:
-        err.print(Text(f"+ {c.get('account_name')} {c.get('region')} {c.get('name')}",
-                       style="green"))
+        err.print(Text(f"+ {c.account_name} {c.region} {c.name}", style="green"))
     for c in diff.removed:
-        err.print(Text(f"- {c.get('account_name')} {c.get('region')} {c.get('name')}",
-                       style="red"))
+        err.print(Text(f"- {c.account_name} {c.region} {c.name}", style="red"))
     for ch in diff.changed:
         a = ch.after
-        err.print(Text(f"~ {a.get('account_name')} {a.get('region')} {a.get('name')}: "
-                       f"{', '.join(ch.fields)}", style="yellow"))
+        err.print(Text(f"~ {a.account_name} {a.region} {a.name}: {', '.join(ch.fields)}",
+                       style="yellow"))
 
 
 class ScanProgress:

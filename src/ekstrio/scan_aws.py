@@ -265,13 +265,15 @@ async def open_scan(
     ca_bundle: str | None = None,
     list_ttl: float = DEFAULT_LIST_TTL,
     use_list_cache: bool = True,
+    stats: CallStats | None = None,
 ) -> AsyncIterator[tuple[AwsScanApi, ScanEnvironment]]:
     """An AwsScanApi with its own HTTP client and Transport, closed on exit.
 
     ``access_token`` gets the Transport and returns the async callable that answers the
     SSO access token (``lambda t: TokenProvider(session, t).access_token``), so that token
     refreshes share the client and the rate limits.
-    The account/role lists are saved on a normal exit.
+    The account/role lists are saved on a normal exit. ``stats``: the call counters to
+    count into (a progress display reads them while the scan runs).
     """
     where = scan_environment(session, env=env, config_endpoint_url=config_endpoint_url,
                              config_services=config_services)
@@ -281,7 +283,7 @@ async def open_scan(
     # for why there are several.
     rates, policy = transport_settings(preset)
     limiter = trio.CapacityLimiter(preset.workers)
-    stats = CallStats()
+    stats = CallStats() if stats is None else stats
     async with contextlib.AsyncExitStack() as stack:
         transports = []
         for _ in range(client_count(preset.workers)):

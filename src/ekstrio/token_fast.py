@@ -32,6 +32,7 @@ from ekstrio.errors import (
     AwsError,
     ConfigError,
     EkstrioError,
+    ExitCode,
     TransportError,
     UsageError,
 )
@@ -47,10 +48,6 @@ if TYPE_CHECKING:
 
     from ekstrio.aws.token_cache import CachedToken
     from ekstrio.model import RoleCredentials, SsoSession
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_AUTH = 3
 
 API_V1 = "client.authentication.k8s.io/v1"
 API_V1BETA1 = "client.authentication.k8s.io/v1beta1"
@@ -478,7 +475,7 @@ def main(argv: list[str]) -> int:
         sys.stderr.write("\n")
         return exc.exit_code
     except KeyboardInterrupt:
-        return 130
+        return ExitCode.INTERRUPTED
     sys.stdout.write(exec_credential(api_version, token, expires_at) + "\n")
     sys.stdout.flush()
-    return EXIT_OK
+    return ExitCode.OK

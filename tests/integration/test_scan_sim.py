@@ -14,9 +14,9 @@ import pytest
 import trio
 
 from ekstrio.model import SsoSession
-from ekstrio.output import cluster_json
 from ekstrio.scan import ScanRequest, run_scan
 from ekstrio.scan_aws import open_scan
+from ekstrio.scan_document import ClusterEntry
 from ekstrio.scan_records import ScanCollector, ScanReport
 from ekstrio.settings import Preset, load_preset
 from ekstrio.sim.options import SimOptions
@@ -87,7 +87,7 @@ def check_exact(report: ScanReport, org: dict[str, Any]) -> None:
     got = {(c.account_id, c.region, c.name): c for c in report.clusters}
     assert set(got) == set(truth)
     for key, cluster in got.items():
-        record = cluster_json(cluster)
+        record = ClusterEntry.from_cluster(cluster).to_json()
         for field, value in expected_record(truth[key]).items():
             assert record[field] == value, (key, field)
         account = next(a for a in org["accounts"] if a["accountId"] == key[0])

@@ -10,7 +10,6 @@ import pytest
 
 from ekstrio.errors import ConfigError
 from ekstrio.inventory import (
-    diff_inventories,
     inventory_path,
     lists_path,
     load_inventory,
@@ -20,6 +19,8 @@ from ekstrio.inventory import (
     save_lists,
 )
 from ekstrio.model import Account, SsoSession
+from ekstrio.scan_diff import diff_inventories
+from ekstrio.scan_document import ScanDocument
 
 SESSION = SsoSession("https://d-1234567890.awsapps.com/start", "eu-west-1", name="corp")
 
@@ -30,9 +31,10 @@ def cluster(name: str, region: str = "eu-west-1", account: str = "111122223333",
             "roles": ["Admin"], "status": "ACTIVE", "version": "1.30", "tags": {}} | fields
 
 
-def doc(clusters: list[dict[str, Any]], completed: list[tuple[str, str]]) -> dict[str, Any]:
-    return {"schema": "ekstrio.scan/v1", "clusters": clusters,
-            "completed": [{"account_id": a, "region": r} for a, r in completed]}
+def doc(clusters: list[dict[str, Any]], completed: list[tuple[str, str]]) -> ScanDocument:
+    return ScanDocument.from_json({
+        "schema": "ekstrio.scan/v1", "clusters": clusters,
+        "completed": [{"account_id": a, "region": r} for a, r in completed]})
 
 
 def test_save_and_load_round_trip_private_file(isolated_home: Path) -> None:
@@ -62,8 +64,8 @@ def test_diff_added_removed_changed() -> None:
     new = doc([cluster("a"), cluster("c", version="1.31", roles=["Admin", "ReadOnly"]),
                cluster("d")], [("111122223333", "eu-west-1")])
     diff = diff_inventories(old, new)
-    assert [c["name"] for c in diff.added] == ["d"]
-    assert [c["name"] for c in diff.removed] == ["b"]
+    assert [c.name for c in diff.added] == ["d"]
+    assert [c.name for c in diff.removed] == ["b"]
     assert [(ch.key[2], ch.fields) for ch in diff.changed] == [("c", ("version", "roles"))]
     as_json = diff.to_json()
     assert as_json["changed"][0]["fields"]["version"] == {"before": "1.30", "after": "1.31"}

@@ -11,14 +11,13 @@ from rich.console import Console
 from ekstrio.model import Account, Cluster, ClusterInfo, SsoSession
 from ekstrio.output import (
     ScanProgress,
-    cluster_json,
     dumps_line,
     ndjson_record,
     ndjson_summary,
     render_table,
-    report_document,
     summary_line,
 )
+from ekstrio.scan_document import ClusterEntry, ScanDocument
 from ekstrio.scan_records import (
     AccountDone,
     AccountFound,
@@ -57,7 +56,7 @@ def report(**kwargs: object):  # type: ignore[no-untyped-def]
 
 
 def test_cluster_record_fields_and_formats() -> None:
-    assert cluster_json(CLUSTER) == {
+    assert ClusterEntry.from_cluster(CLUSTER).to_json() == {
         "account_id": "111122223333", "account_name": "prod",
         "roles": ["AdministratorAccess", "ReadOnlyAccess"], "region": "eu-west-1",
         "name": "web", "arn": "arn:aws:eks:eu-west-1:111122223333:cluster/web",
@@ -70,7 +69,7 @@ def test_cluster_record_fields_and_formats() -> None:
 
 
 def test_document_follows_the_schema() -> None:
-    doc = report_document(report(), session=SESSION, partition="aws")
+    doc = ScanDocument.from_report(report(), session=SESSION, partition="aws").to_json()
     assert list(doc) == ["schema", "sso", "partition", "started_at", "finished_at",
                          "clusters", "errors", "skipped", "completed", "summary"]
     assert doc["schema"] == "ekstrio.scan/v1"
@@ -100,7 +99,8 @@ def test_ndjson_records_and_summary() -> None:
     assert ndjson_record(SKIP)["type"] == "skipped"  # type: ignore[index]
     assert ndjson_record(AccountFound(Account("1", "a"))) is None
     assert ndjson_record(RegionDone("1", "r", True)) is None
-    summary = ndjson_summary(report(), session=SESSION, partition="aws")
+    summary = ndjson_summary(ScanDocument.from_report(report(), session=SESSION,
+                                                      partition="aws"))
     assert summary["type"] == "summary"
     assert summary["partition"] == "aws"
     assert summary["completed"] == [{"account_id": "111122223333", "region": "eu-west-1"}]
@@ -155,13 +155,13 @@ def test_progress_draws_on_its_console_when_enabled() -> None:
 
 
 def test_document_is_written_in_pieces_equal_to_one_dump() -> None:
-    from ekstrio import output
+    from ekstrio import scan_document
 
     doc = {"schema": "ekstrio.scan/v1", "clusters": [
         {"name": f"c{i}", "certificate_authority_data": "QUJD" * 300, "tags": {"é": "ü"}}
         for i in range(400)]}
-    pieces = list(output.iter_document(doc))
+    pieces = list(scan_document.iter_json(doc))
     assert len(pieces) > 5
     assert all(len(piece) < 2 * 64 * 1024 for piece in pieces)
     assert "".join(pieces) == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    assert output.dumps_document(doc) == "".join(pieces)
+    assert scan_document.dumps_json(doc) == "".join(pieces)

@@ -6,13 +6,17 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from cyclopts import Parameter
 
-from ekstrio.errors import EkstrioError, UsageError
+from ekstrio.errors import EkstrioError, ExitCode, UsageError
 from ekstrio.kubeconfig import DEFAULT_CONTEXT_TEMPLATE, ExecSpec, Plan, check_template
 from ekstrio.profiles import DEFAULT_PROFILE_TEMPLATE
+
+if TYPE_CHECKING:
+    from ekstrio.scan_document import ScanDocument
+    from ekstrio.scan_runtime import ScanOptions
 
 
 def ekstrio_command(argv0: str | None = None) -> str:
@@ -28,25 +32,19 @@ def ekstrio_command(argv0: str | None = None) -> str:
     return os.path.abspath(found) if found else "ekstrio"
 
 
-def scan_first(flags: dict[str, Any]) -> Any:
-    """Run ``ekstrio scan -o json`` in this process (it also saves the inventory) and return
-    its document; a partial scan is used as it is (prune only touches completed scopes)."""
-    import io
-    import json
-    from contextlib import redirect_stdout
-
-    from ekstrio.commands.scan import scan
+def scan_first(options: ScanOptions) -> ScanDocument:
+    """Scan now (and save the inventory, as ``ekstrio scan`` does) and return the document; a
+    partial scan is used as it is (prune only touches completed scopes)."""
+    from ekstrio.inventory import save_inventory
+    from ekstrio.scan_runtime import run_aws_scan
 
     sys.stderr.write("ekstrio kubeconfig: scanning first\n")
-    captured = io.StringIO()
-    with redirect_stdout(captured):
-        code = scan(output="json", quiet=True, **flags)
-    if code not in (0, 1):
-        raise EkstrioError(f"the scan ended with exit status {code}; nothing was written")
-    try:
-        return json.loads(captured.getvalue())
-    except ValueError:
-        raise EkstrioError("the scan printed no JSON document; nothing was written") from None
+    outcome = run_aws_scan(options)
+    save_inventory(outcome.document)
+    if outcome.interrupted:
+        raise EkstrioError(f"the scan ended with exit status {int(ExitCode.INTERRUPTED)}; "
+                           "nothing was written")
+    return outcome.document
 
 
 def kubeconfig(
@@ -94,21 +92,25 @@ def kubeconfig(
     touched. Running it twice with the same scan leaves the file byte-identical.
     """
     from ekstrio import kubeconfig_io
-    from ekstrio.kubeconfig import parse_inventory, reconcile
+    from ekstrio.kubeconfig import inventory_of, reconcile
+    from ekstrio.scan_document import ScanDocument
+    from ekstrio.scan_runtime import ScanOptions
 
     check_template(context_template)
     env = os.environ
-    scan_flags = {"profile": profile, "sso_session": sso_session, "start_url": start_url,
-                  "sso_region": sso_region, "regions": regions, "role": role,
-                  "all_roles": all_roles}
-    if from_ is not None and (scan or any(scan_flags.values())):
+    scan_flags = (profile, sso_session, start_url, sso_region, regions, role, all_roles)
+    if from_ is not None and (scan or any(scan_flags)):
         raise UsageError("--from reads a scan; --scan and the scan flags make a new one: "
                          "use one or the other")
     if from_ is None and (scan or not kubeconfig_io.inventory_path(env).exists()):
-        document = scan_first(scan_flags)
+        document = scan_first(ScanOptions(
+            profile=profile, sso_session=sso_session, start_url=start_url,
+            sso_region=sso_region, regions=tuple(regions or ()), roles=tuple(role or ()),
+            all_roles=all_roles))
     else:
-        document = kubeconfig_io.read_inventory(from_, env, sys.stdin.read)
-    inventory = parse_inventory(document)
+        document = ScanDocument.from_json(kubeconfig_io.read_inventory(from_, env,
+                                                                        sys.stdin.read))
+    inventory = inventory_of(document)
     spec = ExecSpec(kind="ekstrio", command=ekstrio_command())
     if exec_ == "aws":
         from ekstrio.profiles import cached_account_roles, profile_names_for

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
-import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from cyclopts import Group, Parameter
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ekstrio.model import SsoSession
-    from ekstrio.scan import ScanRequest
-    from ekstrio.scan_records import Record, ScanReport
-    from ekstrio.settings import Preset
+    from ekstrio.scan_records import Record
+    from ekstrio.scan_runtime import ScanOptions
 
-EXIT_OK, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 130
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a tool killed by SIGPIPE would report
+from ekstrio.errors import ExitCode
 
 OutputFormat = Literal["table", "json", "ndjson"]
 
@@ -143,6 +137,7 @@ def scan(
     from rich.console import Console
 
     from ekstrio.filters import ClusterFilter, check_regex, parse_tags
+    from ekstrio.scan_runtime import ScanOptions
     from ekstrio.settings import load_preset, with_overrides
 
     fmt: OutputFormat = output or ("table" if sys.stdout.isatty() else "json")
@@ -166,92 +161,65 @@ def scan(
         logger = logging.getLogger("ekstrio")
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
-    options = _Options(
+    options = ScanOptions(
         profile=profile, sso_session=sso_session, start_url=start_url, sso_region=sso_region,
         regions=tuple(regions or ()), roles=tuple(role or ()), all_roles=all_roles,
-        cluster_filter=cluster_filter, preset=chosen, fmt=fmt, refresh=refresh,
-        progress=not quiet and not verbose and sys.stderr.isatty(), verbose=verbose,
+        cluster_filter=cluster_filter, preset=chosen, refresh=refresh,
     )
-    return _run(options, out, err, save=save, diff=diff, inventory=inventory)
-
-
-@dataclass(frozen=True)
-class _Options:
-    profile: str | None
-    sso_session: str | None
-    start_url: str | None
-    sso_region: str | None
-    regions: tuple[str, ...]
-    roles: tuple[str, ...]
-    all_roles: bool
-    cluster_filter: Any
-    preset: Preset
-    fmt: OutputFormat
-    refresh: bool
-    progress: bool
-    verbose: bool
+    show_progress = not quiet and not verbose and sys.stderr.isatty()
+    return _run(options, fmt, out, err, progress=show_progress, verbose=verbose, save=save,
+                diff=diff, inventory=inventory)
 
 
 def _print_cached(fmt: OutputFormat, out: Console, err: Console, path: Path | None) -> int:
     from ekstrio import output
     from ekstrio.inventory import load_inventory
+    from ekstrio.scan_document import iter_json
 
     doc = load_inventory(path)
     if fmt == "json":
-        sys.stdout.write(output.dumps_document(doc))
+        sys.stdout.write("".join(iter_json(doc.to_json())))
     elif fmt == "ndjson":
-        for kind, key in (("cluster", "clusters"), ("error", "errors"), ("skipped", "skipped")):
-            for item in doc.get(key, []):
-                sys.stdout.write(output.dumps_line({"type": kind, **item}) + "\n")
-        sys.stdout.write(output.dumps_line({
-            "type": "summary", **doc.get("summary", {}), "sso": doc.get("sso"),
-            "partition": doc.get("partition"), "started_at": doc.get("started_at"),
-            "finished_at": doc.get("finished_at"), "completed": doc.get("completed", []),
-        }) + "\n")
+        for line in output.ndjson_lines(doc):
+            sys.stdout.write(output.dumps_line(line) + "\n")
     else:
-        out.print(output.clusters_table(list(doc.get("clusters", []))))
-        err.print(f"cached scan of {doc.get('finished_at')}: "
-                  f"{len(doc.get('clusters', []))} clusters")
-    return EXIT_OK
+        out.print(output.clusters_table(doc.clusters))
+        err.print(f"cached scan of {doc.finished_at}: {len(doc.clusters)} clusters")
+    return ExitCode.OK
 
 
-def _run(options: _Options, out: Console, err: Console, *, save: bool, diff: bool,
-         inventory: Path | None) -> int:
-    import trio
+def _run(options: ScanOptions, fmt: OutputFormat, out: Console, err: Console, *,
+         progress: bool, verbose: bool, save: bool, diff: bool, inventory: Path | None
+         ) -> int:
+    from ekstrio import output
+    from ekstrio.aws.transport import CallStats
+    from ekstrio.inventory import load_previous, save_inventory
+    from ekstrio.scan_diff import diff_inventories
+    from ekstrio.scan_document import iter_json
+    from ekstrio.scan_runtime import ScanStop, run_aws_scan
 
-    from ekstrio import auth, output
-    from ekstrio.filters import check_regions
-    from ekstrio.inventory import diff_inventories, load_previous, save_inventory
-    from ekstrio.scan import ScanRequest
-    from ekstrio.scan_aws import scan_environment
-
-    env = dict(os.environ)
-    cfg, session = auth.resolve(profile=options.profile, sso_session=options.sso_session,
-                                start_url=options.start_url, sso_region=options.sso_region,
-                                env=env)
-    where = scan_environment(session, env=cfg.env, config_endpoint_url=cfg.endpoint_url,
-                             config_services=cfg.services)
-    request = ScanRequest(
-        regions=check_regions(options.regions, where.regions),
-        roles=options.roles,
-        all_roles=options.all_roles,
-        filter=options.cluster_filter,
-        timeout=options.preset.scan_timeout,
-        login_hint=auth.login_hint(session, profile=options.profile or cfg.profile_name),
-        active_regions=options.preset.workers,
-        portal_accounts=max(1, math.ceil(options.preset.portal_rps / 2)),
-    )
     previous = load_previous(inventory) if diff else None
-    stdout = _Stdout()
-    report, interrupted = trio.run(_scan_async, options, session, cfg, request, err, stdout)
+    stats = CallStats()
+    display = output.ScanProgress(err, enabled=progress, stats=stats)
+    stop = ScanStop()
+    stdout = _Stdout(on_broken=stop)  # nobody reads our output any more: stop (quietly)
 
-    document = output.report_document(report, session=session, partition=where.partition)
-    if options.fmt == "json":
-        for piece in output.iter_document(document):
+    def on_record(record: Record) -> None:
+        display.update(record)
+        if fmt == "ndjson":
+            line = output.ndjson_record(record)
+            if line is not None:
+                stdout.write(output.dumps_line(line) + "\n")
+
+    with display:
+        outcome = run_aws_scan(options, on_record=on_record, stats=stats, stop=stop,
+                               log_events=verbose)
+    report, document = outcome.report, outcome.document
+    if fmt == "json":
+        for piece in iter_json(document.to_json()):
             stdout.write(piece)
-    elif options.fmt == "ndjson":
-        summary = output.ndjson_summary(report, session=session, partition=where.partition)
-        stdout.write(output.dumps_line(summary) + "\n")
+    elif fmt == "ndjson":
+        stdout.write(output.dumps_line(output.ndjson_summary(document)) + "\n")
     elif not stdout.broken:
         try:
             output.render_table(report, out, err)
@@ -265,11 +233,11 @@ def _run(options: _Options, out: Console, err: Console, *, save: bool, diff: boo
             err.print("--diff: no previous scan to compare with")
         else:
             output.render_diff(diff_inventories(previous, document), err)
-    if interrupted:
-        return EXIT_INTERRUPTED
+    if outcome.interrupted:
+        return ExitCode.INTERRUPTED
     if stdout.broken:
-        return EXIT_BROKEN_PIPE
-    return EXIT_OK if report.complete else EXIT_PARTIAL
+        return ExitCode.BROKEN_PIPE
+    return ExitCode.OK if report.complete else ExitCode.PARTIAL
 
 
 class _Stdout:
@@ -280,9 +248,9 @@ class _Stdout:
     flush does not fail either.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_broken: Callable[[], None]) -> None:
         self.broken = False
-        self.on_broken: Callable[[], None] | None = None
+        self.on_broken = on_broken
 
     def write(self, text: str) -> None:
         if self.broken:
@@ -300,101 +268,4 @@ class _Stdout:
             os.dup2(devnull, sys.stdout.fileno())
         finally:
             os.close(devnull)
-        if self.on_broken is not None:
-            self.on_broken()
-
-
-async def _scan_async(
-    options: _Options, session: SsoSession, cfg: Any, request: ScanRequest, err: Console,
-    stdout: _Stdout,
-) -> tuple[ScanReport, bool]:
-    import trio
-
-    from ekstrio import auth, output
-    from ekstrio.scan import run_scan
-    from ekstrio.scan_aws import open_scan
-    from ekstrio.scan_records import ScanCollector
-
-    oidc = auth.oidc_endpoint(session, cfg)
-    async with open_scan(
-        session, options.preset,
-        access_token=lambda t: auth.TokenProvider(session, t, endpoint=oidc,
-                                                  profile=options.profile).access_token,
-        refresh=options.refresh, env=cfg.env, config_endpoint_url=cfg.endpoint_url,
-        config_services=cfg.services, ca_bundle=cfg.ca_bundle,
-    ) as (api, _where):
-        collector = ScanCollector(stats=api.t.stats)
-        progress = output.ScanProgress(err, enabled=options.progress, stats=api.t.stats)
-        on_record = _record_sink(options, progress, stdout)
-        interrupted = False
-        report: ScanReport | None = None
-        with progress, _ctrl_c_receiver() as signals:
-            async with trio.open_nursery() as nursery:
-                scan_scope = trio.CancelScope()
-
-                async def watch_ctrl_c() -> None:
-                    # Ctrl-C ends the scan, not the process: the results so far are still
-                    # printed and saved, then the command exits 130.
-                    nonlocal interrupted
-                    async for _ in signals:
-                        interrupted = True
-                        scan_scope.cancel()
-                        return
-
-                nursery.start_soon(watch_ctrl_c)
-                # Nobody reads our output any more: stop scanning (quietly).
-                stdout.on_broken = scan_scope.cancel
-                with scan_scope:
-                    report = await run_scan(request, api, collector=collector,
-                                            on_record=on_record)
-                nursery.cancel_scope.cancel()
-        if report is None:
-            report = collector.finish(interrupted=True, on_record=on_record)
-        return report, interrupted
-
-
-def _ctrl_c_receiver() -> Any:
-    import contextlib
-    import threading
-
-    import trio
-
-    if threading.current_thread() is threading.main_thread():
-        return trio.open_signal_receiver(signal.SIGINT)
-    # Signals reach only the main thread; elsewhere (an embedding app) nothing to watch.
-    return contextlib.nullcontext(_never())
-
-
-async def _never() -> Any:  # an async iterator that never yields
-    import trio
-
-    await trio.sleep_forever()
-    yield  # type: ignore[unreachable]  # pragma: no cover - makes this a generator
-
-
-def _record_sink(
-    options: _Options, progress: Any, stdout: _Stdout
-) -> Callable[[Record], None]:
-    from ekstrio import output
-    from ekstrio.scan_records import AccountDone, ScanError, Skipped
-
-    log = logging.getLogger("ekstrio.scan")
-    stream = options.fmt == "ndjson"
-
-    def on_record(record: Record) -> None:
-        progress.update(record)
-        if stream:
-            line = output.ndjson_record(record)
-            if line is not None:
-                stdout.write(output.dumps_line(line) + "\n")
-        if options.verbose:
-            if isinstance(record, AccountDone):
-                log.info("account %s (%s): done", record.account.name, record.account.account_id)
-            elif isinstance(record, ScanError):
-                log.info("account %s region %s: %s %s: %s", record.account_id, record.region,
-                         record.stage, record.code, record.message)
-            elif isinstance(record, Skipped):
-                log.info("account %s region %s: skipped (%s)", record.account_id,
-                         record.region, record.reason)
-
-    return on_record
+        self.on_broken()

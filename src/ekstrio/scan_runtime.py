@@ -1,0 +1,188 @@
+"""One AWS scan, start to end, below the CLI: what ``scan`` and ``kubeconfig --scan`` call.
+
+:func:`run_aws_scan` resolves the session, builds the request, opens the HTTP clients and the
+token provider, runs the nursery tree of :mod:`ekstrio.scan` under a cancel scope that Ctrl-C
+(or the caller, through :class:`ScanStop`) cancels, and returns the report and its document.
+It never prints and never exits: records go to the caller's ``on_record``, and
+``-v`` events to the ``ekstrio.scan`` logger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from ekstrio import auth
+from ekstrio.aws.transport import CallStats
+from ekstrio.filters import ClusterFilter, check_regions
+from ekstrio.model import SsoSession
+from ekstrio.scan import ScanRequest, run_scan
+from ekstrio.scan_aws import open_scan, scan_environment
+from ekstrio.scan_document import ScanDocument
+from ekstrio.scan_records import AccountDone, Record, ScanCollector, ScanError, ScanReport, Skipped
+from ekstrio.settings import Preset, load_preset
+
+log = logging.getLogger("ekstrio.scan")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    """What to scan and how fast: the session flags, the filters and the preset."""
+
+    profile: str | None = None
+    sso_session: str | None = None
+    start_url: str | None = None
+    sso_region: str | None = None
+    regions: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    all_roles: bool = False
+    cluster_filter: ClusterFilter = field(default_factory=ClusterFilter)
+    preset: Preset | None = None  # None: the default preset
+    refresh: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOutcome:
+    report: ScanReport
+    document: ScanDocument
+    interrupted: bool  # Ctrl-C ended it (the report holds what was found so far)
+
+
+class ScanStop:
+    """Lets the caller end a running scan early, e.g. when nobody reads its output any more.
+
+    Called from inside the scan's event loop (a record sink), so no locking: it cancels the
+    scan's scope if the scan is running, and a scan not started yet will not start.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._scope: trio.CancelScope | None = None
+
+    def __call__(self) -> None:
+        self.requested = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    def attach(self, scope: trio.CancelScope) -> None:
+        self._scope = scope
+        if self.requested:
+            scope.cancel()
+
+
+def run_aws_scan(
+    options: ScanOptions,
+    *,
+    on_record: Callable[[Record], None] | None = None,
+    stats: CallStats | None = None,
+    stop: ScanStop | None = None,
+    log_events: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> ScanOutcome:
+    """Scan every account, role and region ``options`` asks for (runs its own trio loop).
+
+    ``stats`` are the transport's call counters, passed in so that a progress display can
+    read them while the scan runs. ``log_events``: per-account events go to the
+    ``ekstrio.scan`` logger at INFO (``-v``). Expected failures are in the report; AuthError
+    (sign in again) and ConfigError (bad session flags) are raised.
+    """
+    env = dict(os.environ) if env is None else dict(env)
+    cfg, session = auth.resolve(profile=options.profile, sso_session=options.sso_session,
+                                start_url=options.start_url, sso_region=options.sso_region,
+                                env=env)
+    preset = options.preset or load_preset(None)
+    where = scan_environment(session, env=cfg.env, config_endpoint_url=cfg.endpoint_url,
+                             config_services=cfg.services)
+    request = ScanRequest(
+        regions=check_regions(options.regions, where.regions),
+        roles=options.roles,
+        all_roles=options.all_roles,
+        filter=options.cluster_filter,
+        timeout=preset.scan_timeout,
+        login_hint=auth.login_hint(session, profile=options.profile or cfg.profile_name),
+        active_regions=preset.workers,
+        portal_accounts=max(1, math.ceil(preset.portal_rps / 2)),
+    )
+    sink = _with_log(on_record) if log_events else on_record
+    report, interrupted = trio.run(_scan_async, options, preset, session, cfg, request, sink,
+                                   stats or CallStats(), stop or ScanStop())
+    document = ScanDocument.from_report(report, session=session, partition=where.partition)
+    return ScanOutcome(report, document, interrupted)
+
+
+async def _scan_async(
+    options: ScanOptions, preset: Preset, session: SsoSession, cfg: Any, request: ScanRequest,
+    on_record: Callable[[Record], None] | None, stats: CallStats, stop: ScanStop,
+) -> tuple[ScanReport, bool]:
+    oidc = auth.oidc_endpoint(session, cfg)
+    async with open_scan(
+        session, preset,
+        access_token=lambda t: auth.TokenProvider(session, t, endpoint=oidc,
+                                                  profile=options.profile).access_token,
+        refresh=options.refresh, env=cfg.env, config_endpoint_url=cfg.endpoint_url,
+        config_services=cfg.services, ca_bundle=cfg.ca_bundle, stats=stats,
+    ) as (api, _where):
+        collector = ScanCollector(stats=api.t.stats)
+        interrupted = False
+        report: ScanReport | None = None
+        with _ctrl_c_receiver() as signals:
+            async with trio.open_nursery() as nursery:
+                scan_scope = trio.CancelScope()
+
+                async def watch_ctrl_c() -> None:
+                    # Ctrl-C ends the scan, not the process: the results so far are still
+                    # printed and saved, then the command exits 130.
+                    nonlocal interrupted
+                    async for _ in signals:
+                        interrupted = True
+                        scan_scope.cancel()
+                        return
+
+                nursery.start_soon(watch_ctrl_c)
+                stop.attach(scan_scope)
+                with scan_scope:
+                    report = await run_scan(request, api, collector=collector,
+                                            on_record=on_record)
+                nursery.cancel_scope.cancel()
+        if report is None:
+            report = collector.finish(interrupted=True, on_record=on_record)
+        return report, interrupted
+
+
+def _ctrl_c_receiver() -> Any:
+    if threading.current_thread() is threading.main_thread():
+        return trio.open_signal_receiver(signal.SIGINT)
+    # Signals reach only the main thread; elsewhere (an embedding app) nothing to watch.
+    return contextlib.nullcontext(_never())
+
+
+async def _never() -> AsyncIterator[Any]:  # an async iterator that never yields
+    await trio.sleep_forever()
+    yield  # type: ignore[unreachable]  # pragma: no cover - makes this a generator
+
+
+def _with_log(on_record: Callable[[Record], None] | None) -> Callable[[Record], None]:
+    """The caller's record sink, plus per-account events for ``-v`` (the ekstrio.scan logger)."""
+
+    def sink(record: Record) -> None:
+        if on_record is not None:
+            on_record(record)
+        if isinstance(record, AccountDone):
+            log.info("account %s (%s): done", record.account.name, record.account.account_id)
+        elif isinstance(record, ScanError):
+            log.info("account %s region %s: %s %s: %s", record.account_id, record.region,
+                     record.stage, record.code, record.message)
+        elif isinstance(record, Skipped):
+            log.info("account %s region %s: skipped (%s)", record.account_id,
+                     record.region, record.reason)
+
+    return sink
