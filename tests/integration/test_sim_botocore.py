@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from ekstrio.sim.testing import SimHandle, run_sim_in_thread
 
 from sim_fixtures import SMALL  # isort: skip
+from values import different  # isort: skip
 
 NO_RETRY = Config(retries={"total_max_attempts": 1})
 
@@ -127,20 +128,23 @@ def test_oidc_errors_have_the_error_shape(sim: SimHandle) -> None:
     assert error_code(exc) == ("InvalidClientMetadataException", 400)
 
 
-def _pkce() -> tuple[str, str]:
+def _pkce(last: str = "") -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)[:64]
+    verifier = verifier[: len(verifier) - len(last)] + last
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     return verifier, challenge.rstrip(b"=").decode()
 
 
-def test_authorization_code_with_pkce(sim: SimHandle) -> None:
+# A verifier ending in "x" once made the "wrong" one (last character set to "x") the right one.
+@pytest.mark.parametrize("last", ["", "x", "y"])
+def test_authorization_code_with_pkce(sim: SimHandle, last: str) -> None:
     oidc = client(sim, "sso-oidc")
     reg = oidc.register_client(clientName="pkce", clientType="public",
                                grantTypes=["authorization_code", "refresh_token"],
                                redirectUris=["http://127.0.0.1/oauth/callback"],
                                issuerUrl=sim.start_url, scopes=["sso:account:access"])
     assert reg["authorizationEndpoint"] == f"{sim.endpoint}/authorize"
-    verifier, challenge = _pkce()
+    verifier, challenge = _pkce(last)
     redirect_uri = "http://127.0.0.1:54321/oauth/callback"
     query = urlencode({"response_type": "code", "client_id": reg["clientId"],
                        "redirect_uri": redirect_uri, "state": "st-1",
@@ -158,7 +162,7 @@ def test_authorization_code_with_pkce(sim: SimHandle) -> None:
     with pytest.raises(ClientError) as exc:
         oidc.create_token(clientId=reg["clientId"], clientSecret=secret,
                           grantType="authorization_code", code=code,
-                          redirectUri=redirect_uri, codeVerifier=verifier[:-1] + "x")
+                          redirectUri=redirect_uri, codeVerifier=different(verifier))
     assert error_code(exc) == ("InvalidGrantException", 400)
     tok = oidc.create_token(clientId=reg["clientId"], clientSecret=secret,
                             grantType="authorization_code", code=code,
@@ -393,7 +397,7 @@ def test_eks_errors(sim: SimHandle) -> None:
 def test_wrong_secret_is_refused(sim: SimHandle) -> None:
     acct = eks_account(sim)
     creds = role_creds(sim, acct["accountId"], sim.eks_role(acct["accountId"]) or "")
-    bad = dict(creds, secretAccessKey=creds["secretAccessKey"][:-1] + "x")
+    bad = dict(creds, secretAccessKey=different(creds["secretAccessKey"]))
     with pytest.raises(ClientError) as exc:
         client(sim, "eks", "eu-west-1", bad).list_clusters()
     assert error_code(exc) == ("InvalidSignatureException", 403)

@@ -15,6 +15,8 @@ from botocore.credentials import Credentials
 
 from ekstrio.sim.testing import SimHandle
 
+from values import different  # isort: skip
+
 
 def creds_for(sim: SimHandle) -> tuple[dict[str, Any], str, Credentials]:
     acct = next(a for a in sim.org["accounts"] if any(r["eksAccess"] for r in a["roles"]))
@@ -67,7 +69,7 @@ def test_token_for_another_cluster_is_refused(sim: SimHandle) -> None:
 
 def test_token_signed_with_a_wrong_secret_is_refused(sim: SimHandle) -> None:
     _, _, creds = creds_for(sim)
-    bad = Credentials(creds.access_key, creds.secret_key[:-1] + "x", creds.token)
+    bad = Credentials(creds.access_key, different(creds.secret_key), creds.token)
     assert sim.verify_eks_token(make_token(bad, "web"), "web")["kind"] == "signature"
     unknown = Credentials("ASIAUNKNOWNUNKNOWN00", creds.secret_key, creds.token)
     assert sim.verify_eks_token(make_token(unknown, "web"), "web")["kind"] == "unrecognized"
