@@ -62,6 +62,14 @@ class ClusterFilter:
     name_regex: str | None = None
     tags: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        # An empty pattern matches no account: `--account ''` (an unset shell variable) would
+        # scan nothing and report a complete, empty organisation.
+        for flag, patterns in (("--account", self.accounts),
+                               ("--exclude-account", self.exclude_accounts)):
+            if any(not pattern.strip() for pattern in patterns):
+                raise UsageError(f"{flag} '': give an account id or name glob")
+
     @property
     def narrows_clusters(self) -> bool:
         """Whether some clusters of a scanned region may be left out on purpose."""
@@ -108,6 +116,10 @@ def check_regions(requested: Sequence[str], known: Sequence[str]) -> tuple[str, 
     names: list[str] = []
     for item in requested:
         names.extend(part.strip() for part in item.split(",") if part.strip())
+    if not names:
+        # `--regions ''` or `--regions ,,,` (an unset variable, a bad join) names no region;
+        # scanning none would report a complete, empty organisation.
+        raise UsageError(f"--regions {requested[0]!r} names no region (give e.g. us-east-1)")
     unknown = [name for name in names if name not in known]
     if unknown:
         raise UsageError(

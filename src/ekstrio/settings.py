@@ -13,6 +13,7 @@ range) is one :class:`~ekstrio.errors.ConfigError` line naming the file and key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -116,6 +117,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read preset file {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"preset file {path} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        # TOML is UTF-8 by definition; tomllib decodes before it parses.
+        raise ConfigError(
+            f"preset file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from exc
 
 
 def parse_preset(
@@ -144,23 +150,73 @@ def parse_preset(
     return preset
 
 
-def validate(preset: Preset) -> None:
-    """Raise ConfigError when a value is out of range."""
-    where = f"preset {preset.source}"
-    checks: list[tuple[bool, str]] = [
-        (preset.workers >= 1, "workers must be at least 1"),
-        (preset.portal_rps > 0, "portal_rps must be above 0"),
-        (preset.eks_rps > 0, "eks_rps must be above 0"),
-        (preset.call_timeout > 0, "call_timeout must be above 0"),
-        (preset.attempts >= 1, "attempts must be at least 1"),
-        (preset.backoff_initial >= 0, "backoff_initial must not be negative"),
-        (preset.backoff_max >= preset.backoff_initial, "backoff_max must be ≥ backoff_initial"),
-        (preset.throttle_recovery_s >= 0, "throttle_recovery_s must not be negative"),
-        (preset.scan_timeout is None or preset.scan_timeout > 0, "scan_timeout must be ≥ 0"),
+# Bounds on every numeric value, and why. A value outside them is a mistake the scan would
+# otherwise turn into a hang or a storm: a rate of 1e-300 waits forever for its first token,
+# NaN compares false with everything (so it slipped past "> 0"), TOML's `inf` disables a
+# timeout, and 10**18 attempts against a broken server never end.
+MIN_RATE = 0.1
+"""Requests/s: one call every 10 s. Lower cannot scan even one account in reasonable time
+(roles, credentials and a ListClusters per region are ~20 calls), so it is a typo, not a plan."""
+MAX_WORKERS = 10_000
+"""Far above what one machine's sockets and one user token's ~20 rps portal quota can use."""
+MAX_ATTEMPTS = 100
+"""Tries per call; with backoff_max ≤ 300 s even this many leave each call bounded."""
+MAX_BACKOFF = 300.0
+"""The longest wait between two tries: AWS's Retry-After hints are seconds, not minutes."""
+MAX_SECONDS = 86_400.0
+"""Any other timeout or recovery time: a day. Above that a value only hides a hang."""
+
+
+def _number_checks(preset: Preset) -> list[tuple[str, object, bool, str]]:
+    def finite(value: float) -> bool:
+        return math.isfinite(value)
+
+    def seconds(value: float, *, low: float = 0.0, strict: bool = False,
+                high: float = MAX_SECONDS) -> bool:
+        above = value > low if strict else value >= low
+        return finite(value) and above and value <= high
+
+    def rate(value: float) -> bool:
+        return finite(value) and value >= MIN_RATE
+
+    timeout = preset.scan_timeout
+    return [
+        ("workers", preset.workers, 1 <= preset.workers <= MAX_WORKERS,
+         f"must be at least 1 and at most {MAX_WORKERS}"),
+        ("portal_rps", preset.portal_rps, rate(preset.portal_rps),
+         f"must be a number of requests/s of at least {MIN_RATE}"),
+        ("eks_rps", preset.eks_rps, rate(preset.eks_rps),
+         f"must be a number of requests/s of at least {MIN_RATE}"),
+        ("call_timeout", preset.call_timeout, seconds(preset.call_timeout, strict=True),
+         f"must be above 0 and at most {MAX_SECONDS:.0f} seconds"),
+        ("attempts", preset.attempts, 1 <= preset.attempts <= MAX_ATTEMPTS,
+         f"must be at least 1 and at most {MAX_ATTEMPTS}"),
+        ("backoff_initial", preset.backoff_initial,
+         seconds(preset.backoff_initial, high=MAX_BACKOFF),
+         f"must be 0 or more and at most {MAX_BACKOFF:.0f} seconds"),
+        ("backoff_max", preset.backoff_max,
+         seconds(preset.backoff_max, low=preset.backoff_initial, high=MAX_BACKOFF),
+         f"must be ≥ backoff_initial and at most {MAX_BACKOFF:.0f} seconds"),
+        ("throttle_recovery_s", preset.throttle_recovery_s, seconds(preset.throttle_recovery_s),
+         f"must be 0 or more and at most {MAX_SECONDS:.0f} seconds"),
+        ("scan_timeout", timeout, timeout is None or seconds(timeout, strict=True),
+         f"must be 0 (none) or a number of seconds up to {MAX_SECONDS:.0f}"),
     ]
-    for ok, message in checks:
+
+
+def check_values(preset: Preset) -> tuple[str, str] | None:
+    """The first out-of-range value as ``(key, message)``, or None when all are in range."""
+    for key, value, ok, rule in _number_checks(preset):
         if not ok:
-            raise ConfigError(f"{where}: {message}")
+            return key, f"{key} {rule}, not {value!r}"
+    return None
+
+
+def validate(preset: Preset) -> None:
+    """Raise ConfigError, naming the file and key, when a value is out of range."""
+    problem = check_values(preset)
+    if problem is not None:
+        raise ConfigError(f"preset {preset.source}: {problem[1]}")
 
 
 def _load_file(
@@ -232,9 +288,19 @@ def with_overrides(
     if not changes:
         return preset
     updated = dataclasses.replace(preset, **changes)
-    try:
-        validate(dataclasses.replace(updated, source="flags"))
-    except ConfigError as exc:
-        # A bad flag is a usage mistake, not a broken file: exit 2 either way.
-        raise UsageError(str(exc).replace("preset flags: ", "bad flag value: ")) from None
+    problem = check_values(updated)
+    if problem is not None:
+        # A bad flag is a usage mistake, not a broken file: exit 2 either way. Name the flag
+        # when a flag set the value, the preset file when it came from there.
+        key, message = problem
+        if key in changes:
+            raise UsageError(f"bad flag value {_FLAGS[key]}: {message}")
+        raise ConfigError(f"preset {preset.source}: {message}")
     return updated
+
+
+# The scan flag that sets each preset key (--retries sets attempts as retries + 1).
+_FLAGS = {
+    "workers": "--workers", "portal_rps": "--rate", "eks_rps": "--eks-rate",
+    "call_timeout": "--call-timeout", "scan_timeout": "--timeout", "attempts": "--retries",
+}

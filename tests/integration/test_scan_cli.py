@@ -161,6 +161,12 @@ def test_no_sign_in_is_exit_3_with_what_to_run(sim: SimHandle,
     (["--regions", "mars-1"], "mars-1"),
     (["--name", "("], "regular expression"),
     (["--workers", "0"], "workers"),
+    # Values that name nothing once scanned nothing and reported complete: true, exit 0.
+    (["--regions", ""], "names no region"),
+    (["--regions", ",,,"], "names no region"),
+    (["--account", ""], "--account ''"),
+    (["--rate", "1e-300"], "bad flag value --rate: portal_rps must"),
+    (["--eks-rate", "nan"], "bad flag value --eks-rate: eks_rps must"),
 ])
 def test_bad_flags_are_one_line_usage_errors(sim: SimHandle, signed_in: SsoSession,
                                              args: list[str], words: str) -> None:

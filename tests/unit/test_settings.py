@@ -94,7 +94,7 @@ def test_user_presets_folder_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_pa
     ('workers = "many"', "workers must be an integer"),
     ("workers = true", "workers must be an integer"),
     ("workers = 0", "workers must be at least 1"),
-    ("eks_rps = -1", "eks_rps must be above 0"),
+    ("eks_rps = -1", "eks_rps must be a number of requests/s of at least 0.1"),
     ("backoff_initial = 5\nbackoff_max = 1", "backoff_max must be ≥ backoff_initial"),
     ('base = "bad"', "unknown preset 'bad'"),
     ('base = "loop"', "refers back to itself"),
@@ -176,4 +176,75 @@ def test_a_broken_user_preset_is_a_one_line_error_for_the_presets_command(
     assert run(["presets", "-o", "json"]) == 2
     err = capsys.readouterr().err
     assert "bad.toml" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+# Every numeric key against the values that slipped through "> 0" checks: a rate so low the
+# first token never comes, NaN (false in every comparison), TOML's inf, absurd sizes.
+@pytest.mark.parametrize(("text", "key"), [
+    ("portal_rps = 1e-300", "portal_rps"),
+    ("eks_rps = 1e-300", "eks_rps"),
+    ("eks_rps = 0.05", "eks_rps"),
+    ("portal_rps = nan", "portal_rps"),
+    ("portal_rps = inf", "portal_rps"),
+    ("eks_rps = -inf", "eks_rps"),
+    ("call_timeout = nan", "call_timeout"),
+    ("call_timeout = inf", "call_timeout"),
+    ("call_timeout = 1e300", "call_timeout"),
+    ("workers = 1000000000000", "workers"),
+    ("attempts = 1000000000", "attempts"),
+    ("backoff_initial = nan", "backoff_initial"),
+    ("backoff_initial = -1", "backoff_initial"),
+    ("backoff_max = inf", "backoff_max"),
+    ("backoff_max = 1e9", "backoff_max"),
+    ("throttle_recovery_s = nan", "throttle_recovery_s"),
+    ("throttle_recovery_s = inf", "throttle_recovery_s"),
+    ("scan_timeout = nan", "scan_timeout"),
+    ("scan_timeout = inf", "scan_timeout"),
+    ("scan_timeout = -5", "scan_timeout"),
+])
+def test_numbers_out_of_range_are_one_line_config_errors(isolated_home: Path, text: str,
+                                                         key: str) -> None:
+    write_user_preset(isolated_home, "odd", text + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_preset("odd")
+    message = str(info.value)
+    assert "odd.toml" in message
+    assert f": {key} must" in message
+    assert "\n" not in message
+
+
+def test_the_rate_floor_itself_is_accepted(isolated_home: Path) -> None:
+    from ekstrio.settings import MIN_RATE
+
+    write_user_preset(isolated_home, "slow", f"portal_rps = {MIN_RATE}\neks_rps = {MIN_RATE}\n")
+    assert load_preset("slow").eks_rps == MIN_RATE
+
+
+@pytest.mark.parametrize(("flags", "words"), [
+    ({"portal_rps": 1e-300}, "bad flag value --rate: portal_rps must"),
+    ({"eks_rps": float("nan")}, "bad flag value --eks-rate: eks_rps must"),
+    ({"eks_rps": float("inf")}, "bad flag value --eks-rate: eks_rps must"),
+    ({"call_timeout": float("inf")}, "bad flag value --call-timeout: call_timeout must"),
+    ({"scan_timeout": float("nan")}, "bad flag value --timeout: scan_timeout must"),
+    ({"retries": 10**9}, "bad flag value --retries: attempts must"),
+])
+def test_flag_values_out_of_range_name_the_flag(flags: dict[str, float], words: str) -> None:
+    with pytest.raises(UsageError) as info:
+        with_overrides(load_preset("default"), **flags)  # type: ignore[arg-type]
+    assert words in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_preset_that_is_not_utf8_is_one_line(isolated_home: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from ekstrio.cli import run
+
+    path = write_user_preset(isolated_home, "latin", "")
+    path.write_bytes('description = "caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin\.toml is not UTF-8 text \(byte 18\)"):
+        load_preset("latin")
+    assert run(["scan", "--preset", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "is not UTF-8" in err
     assert len(err.strip().splitlines()) == 1
