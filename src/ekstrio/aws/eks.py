@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ekstrio.aws.paging import PageGuard
 from ekstrio.aws.wire import WireRequest, path_segment
 from ekstrio.errors import AwsError
 from ekstrio.model import ClusterInfo, RoleCredentials
@@ -175,7 +176,7 @@ async def iter_cluster_names(
     """ListClusters in one account and region, one list of names per page."""
     auth = _auth(creds, endpoint)
     scope = cluster_scope(account_id, region)
-    seen: set[str] = set()
+    guard = PageGuard("ListClusters", service=SERVICE)
     token: str | None = None
     while True:
         doc = await t.call(
@@ -187,11 +188,8 @@ async def iter_cluster_names(
         )
         names, token = parse_clusters_page(doc)
         yield names
-        if token is None:
+        if guard.next_page(len(names), token) is None:
             return
-        if token in seen:
-            raise _invalid("ListClusters: the same nextToken came back twice")
-        seen.add(token)
 
 
 async def describe_cluster(

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ekstrio.aws.paging import PageGuard
 from ekstrio.aws.wire import WireRequest
 from ekstrio.errors import AwsError
 from ekstrio.model import Account, Role, RoleCredentials
@@ -162,34 +163,19 @@ def parse_role_credentials(doc: Mapping[str, Any]) -> RoleCredentials:
 # -- calls ------------------------------------------------------------------------------------
 
 
-class _PageGuard:
-    """Stops a peer that hands back a token it already gave (an endless loop otherwise)."""
-
-    def __init__(self, what: str) -> None:
-        self._seen: set[str] = set()
-        self._what = what
-
-    def check(self, token: str | None) -> str | None:
-        if token is not None:
-            if token in self._seen:
-                raise _invalid(f"{self._what}: the same nextToken came back twice")
-            self._seen.add(token)
-        return token
-
-
 async def iter_accounts(
     t: Transport, endpoint: Endpoint, access_token: str
 ) -> AsyncIterator[list[Account]]:
     """ListAccounts, one list per page."""
     scope = token_scope(access_token)
-    guard = _PageGuard("ListAccounts")
+    guard = PageGuard("ListAccounts", service=SERVICE)
     token: str | None = None
     while True:
         doc = await t.call(endpoint, list_accounts_request(access_token, token),
                            service=SERVICE, scope=scope)
         accounts, token = parse_accounts_page(doc)
         yield accounts
-        if guard.check(token) is None:
+        if guard.next_page(len(accounts), token) is None:
             return
 
 
@@ -198,7 +184,7 @@ async def list_account_roles(
 ) -> list[Role]:
     """ListAccountRoles for one account, all pages."""
     scope = token_scope(access_token)
-    guard = _PageGuard("ListAccountRoles")
+    guard = PageGuard("ListAccountRoles", service=SERVICE)
     roles: list[Role] = []
     token: str | None = None
     while True:
@@ -206,7 +192,7 @@ async def list_account_roles(
                            service=SERVICE, scope=scope)
         page, token = parse_roles_page(doc, account_id)
         roles.extend(page)
-        if guard.check(token) is None:
+        if guard.next_page(len(page), token) is None:
             return roles
 
 
