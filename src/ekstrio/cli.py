@@ -42,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "Run a scan against a local emulated AWS organisation, end to end."),
     "sim": ("ekstrio.commands.sim:app",
             "The local AWS emulator (SSO, OIDC, EKS, STS) for tests and demos."),
+    "completion": ("ekstrio.commands.completion:completion",
+                   "Print a shell completion script (bash, zsh or fish)."),
 }
 
 
@@ -51,7 +53,9 @@ def build_app(command: str | None = None) -> cyclopts.App:
         name="ekstrio",
         version=__version__,
         help="Find every EKS cluster you can reach through IAM Identity Center (AWS SSO), "
-        "across every account, role and region, and write kubeconfig for them.",
+        "across every account, role and region, and write kubeconfig for them.\n\n"
+        "Every command also takes -v (progress events), -vv (debug) and --debug (also one "
+        "line per HTTP call, secrets redacted), logged on stderr with UTC timestamps.",
     )
     for name, (target, summary) in COMMANDS.items():
         if name == command:
@@ -60,7 +64,6 @@ def build_app(command: str | None = None) -> cyclopts.App:
         else:
             app.command(target, name=name, help=summary)
     return app
-
 
 
 def _say_error(text: str) -> None:
@@ -80,7 +83,10 @@ def _first_ekstrio_error(exc: BaseException) -> BaseException:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the command, and return its exit code."""
-    tokens = list(sys.argv[1:] if argv is None else argv)
+    from ekstrio import logs
+
+    verbosity, tokens = logs.split_flags(list(sys.argv[1:] if argv is None else argv))
+    logs.configure(verbosity)
     try:
         command = tokens[0] if tokens and tokens[0] in COMMANDS else None
         result = build_app(command)(

@@ -6,7 +6,7 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import cyclopts
 import trio
@@ -22,21 +22,14 @@ def serve(
     *,
     seed: int = 1,
     accounts: int = 12,
-    regions: Annotated[str | None, cyclopts.Parameter(
-        help="Comma-separated EKS regions (default: every EKS region of the aws partition).")]
-    = None,
-    clusters: Annotated[int | None, cyclopts.Parameter(
-        help="Total clusters (default: 4 per account).")] = None,
-    large_lists: Annotated[int | None, cyclopts.Parameter(
-        help="Account-regions with more than 100 clusters (default: 1 when there is room).")]
-    = None,
+    regions: str | None = None,
+    clusters: int | None = None,
+    large_lists: int | None = None,
     sso_region: str = "us-east-1",
     start_url: str | None = None,
     port: int = 0,
-    portal_rps: Annotated[float, cyclopts.Parameter(
-        help="Portal quota per bearer token, requests/s (<= 0: none).")] = 20.0,
-    eks_rps: Annotated[float, cyclopts.Parameter(
-        help="EKS quota per account and region, requests/s (<= 0: none).")] = 10.0,
+    portal_rps: float = 20.0,
+    eks_rps: float = 10.0,
     latency_ms: float = 0.0,
     jitter_ms: float = 0.0,
     fault_rate: float = 0.0,
@@ -49,16 +42,66 @@ def serve(
     client_ttl: int = 90 * 86400,
     device_code_ttl: int = 600,
     device_interval: int = 1,
-    server: Annotated[str, cyclopts.Parameter(
-        help="HTTP front end: hypercorn, or h11 (a lean loop, about 3x less CPU per request).")]
-    = "hypercorn",
-    dump_org: Annotated[str | None, cyclopts.Parameter(
-        help="Write the whole organisation (the ground truth) as JSON to this file.")] = None,
+    server: str = "hypercorn",
+    dump_org: str | None = None,
 ) -> int:
     """Serve SSO OIDC, the SSO portal, EKS and STS on one loopback port.
 
     The first line on stdout is one JSON object: endpoint, start_url, sso_region and env (the
     AWS_ENDPOINT_URL_* variables to point ekstrio, the AWS CLI or botocore at the sim).
+    SIGINT or SIGTERM stops it (exit 0).
+
+    Parameters
+    ----------
+    seed
+        Seed of the organisation: the same seed gives the same accounts, roles and clusters.
+    accounts
+        Number of AWS accounts (1 to 100000).
+    regions
+        Comma-separated EKS regions (default: every EKS region of the aws partition).
+    clusters
+        Total clusters, spread over accounts and regions (default: 4 per account).
+    large_lists
+        Account-regions with more than 100 clusters, to exercise paging (default: 1 when
+        there is room).
+    sso_region
+        Region of the emulated IAM Identity Center (its OIDC and portal endpoints).
+    start_url
+        IAM Identity Center start URL (default: a d-xxxxxxxxxx.awsapps.com URL from the seed).
+    port
+        TCP port on 127.0.0.1 (0: any free port; the JSON line says which).
+    portal_rps
+        Portal quota per bearer token, requests/s; beyond it the portal throttles (<= 0: none).
+    eks_rps
+        EKS quota per account and region, requests/s; beyond it EKS throttles (<= 0: none).
+    latency_ms
+        Added latency of every answer, in milliseconds.
+    jitter_ms
+        Random extra latency of up to this many milliseconds.
+    fault_rate
+        Share of portal and EKS data calls answered with a 500/503 error (0 to 1).
+    hang_rate
+        Share of those calls that never answer (tests the client's timeouts).
+    reset_rate
+        Share of those calls whose connection is dropped without an answer.
+    auto_approve
+        Approve device authorisations at once, without opening the verification page.
+    token_ttl
+        Lifetime of SSO access tokens, in seconds.
+    refresh_ttl
+        Lifetime of refresh tokens, in seconds.
+    credentials_ttl
+        Lifetime of role credentials from GetRoleCredentials, in seconds.
+    client_ttl
+        Lifetime of OIDC client registrations, in seconds.
+    device_code_ttl
+        Lifetime of a device authorisation code, in seconds.
+    device_interval
+        Polling interval the sim asks device-flow clients to keep, in seconds.
+    server
+        HTTP front end: hypercorn, or h11 (a lean loop, about 3x less CPU per request).
+    dump_org
+        Write the whole organisation (the ground truth) as JSON to this file.
     """
     from ekstrio.sim.options import SimOptions
 
