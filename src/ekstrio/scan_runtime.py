@@ -24,6 +24,7 @@ import trio
 from ekstrio import auth
 from ekstrio.aws.transport import CallStats
 from ekstrio.filters import ClusterFilter, check_regions
+from ekstrio.logs import account_label
 from ekstrio.model import SsoSession
 from ekstrio.scan import ScanRequest, run_scan
 from ekstrio.scan_aws import open_scan, scan_environment
@@ -177,9 +178,11 @@ def _with_log(on_record: Callable[[Record], None] | None) -> Callable[[Record], 
         if on_record is not None:
             on_record(record)
         if isinstance(record, AccountDone):
-            log.info("account %s (%s): done", record.account.name, record.account.account_id)
+            log.info("account %s: done",
+                     account_label(record.account.name, record.account.account_id))
         elif isinstance(record, ScanError):
-            log.info("account %s region %s: %s %s: %s", record.account_id, record.region,
+            log.info("account %s region %s: %s %s: %s",
+                     account_label(record.account_name, record.account_id), record.region,
                      record.stage, record.code, record.message)
         elif isinstance(record, Skipped):
             log.info("account %s region %s: skipped (%s)", record.account_id,

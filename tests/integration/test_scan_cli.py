@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -228,7 +229,9 @@ def test_verbose_logs_per_account_events_on_stderr_only(
     lines = done.stderr.splitlines()
     done_lines = [line for line in lines if line.endswith(": done")]
     assert len(done_lines) == len(sim.org["accounts"])
-    assert all(line.startswith("ekstrio: ") for line in lines)
+    # UTC timestamp, level, logger; accounts named "name (id)".
+    assert all(re.match(r"\d{4}-\d\d-\d\dT[\d:.]+Z INFO +ekstrio\.", line) for line in lines)
+    assert all(re.search(r"account \S.* \(\d{12}\): done$", line) for line in done_lines)
     assert "HTTP Request" not in done.stderr  # no per-request noise from httpx
 
 

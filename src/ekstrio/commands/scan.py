@@ -122,7 +122,7 @@ def scan(
     quiet
         No progress display.
     verbose
-        Log per-account events to stderr.
+        Log per-account events to stderr (as -v on any command).
     diff
         Also report clusters added, removed or changed since the previous scan, on stderr.
     cached
@@ -154,13 +154,9 @@ def scan(
         accounts=tuple(account or ()), exclude_accounts=tuple(exclude_account or ()),
         name_regex=check_regex(name), tags=parse_tags(tag or []),
     )
-    if verbose:
-        # ekstrio's own loggers only: httpx logs every request at INFO.
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("ekstrio: %(message)s"))
-        logger = logging.getLogger("ekstrio")
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+    # -v/-vv/--debug are read by the CLI for every command (ekstrio.logs); `verbose` stays a
+    # keyword for callers that run scan() in-process.
+    verbose = verbose or logging.getLogger("ekstrio").isEnabledFor(logging.INFO)
     options = ScanOptions(
         profile=profile, sso_session=sso_session, start_url=start_url, sso_region=sso_region,
         regions=tuple(regions or ()), roles=tuple(role or ()), all_roles=all_roles,
