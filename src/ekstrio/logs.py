@@ -93,6 +93,8 @@ def configure(verbosity: Verbosity, stream: TextIO | None = None) -> None:
     _handler = handler
 
 
-def account_label(name: str | None, account_id: str) -> str:
-    """How every message names an account: ``name (id)``, or the id alone."""
-    return f"{name} ({account_id})" if name else account_id
+def account_label(name: str | None, account_id: str | None) -> str:
+    """How every message names an account: ``name (id)``, or whichever of them is known."""
+    if name and account_id:
+        return f"{name} ({account_id})"
+    return name or account_id or "?"

@@ -14,9 +14,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
-from rich.table import Table
 from rich.text import Text
 
+from ekstrio import table
+from ekstrio.logs import account_label
 from ekstrio.model import Cluster
 from ekstrio.scan_diff import InventoryDiff
 from ekstrio.scan_document import ClusterEntry, ErrorEntry, ScanDocument, SkippedEntry, Summary
@@ -73,18 +74,21 @@ def dumps_line(doc: Mapping[str, Any]) -> str:
 # --- terminal ---------------------------------------------------------------------------
 
 
-def clusters_table(rows: Iterable[ClusterEntry]) -> Table:
-    """A table of cluster records (of this scan, or of a saved one)."""
-    table = Table(show_lines=False, header_style="bold")
-    for title in ("Account", "Region", "Cluster", "Status", "Version", "Role(s)"):
-        table.add_column(title, overflow="fold")
-    for c in sorted(rows, key=lambda c: (c.account_name, c.account_id, c.region, c.name)):
-        status = c.status
-        table.add_row(f"{c.account_name} ({c.account_id})", c.region,
-                      c.name, Text(status, style="green" if status == "ACTIVE"
-                                   else "yellow"),
-                      c.version or "", ", ".join(c.roles))
-    return table
+def clusters_table(rows: Iterable[ClusterEntry], *, width: int | None = None,
+                   wide: bool = False) -> Text:
+    """Cluster records (of this scan, or of a saved one) as kubectl-style columns fitted to
+    ``width`` (None: nothing cut); see :mod:`ekstrio.table`."""
+    return Text("\n".join(table.layout([c.to_json() for c in rows], width, wide=wide)))
+
+
+def table_width(out: Console) -> int | None:
+    """The width to fit a table to: the terminal's; piped, nothing is cut (as kubectl)."""
+    return out.width if out.is_terminal else None
+
+
+def print_table(rows: Iterable[ClusterEntry], out: Console, *, wide: bool = False) -> None:
+    # soft_wrap: a line wider than the terminal (key columns are never cut) is not folded.
+    out.print(clusters_table(rows, width=table_width(out), wide=wide), soft_wrap=True)
 
 
 def summary_line(report: ScanReport) -> str:
@@ -108,14 +112,15 @@ def summary_line(report: ScanReport) -> str:
     return ", ".join(parts) + tail
 
 
-def render_table(report: ScanReport, out: Console, err: Console) -> None:
+def render_table(report: ScanReport, out: Console, err: Console, *, wide: bool = False) -> None:
     """A table of clusters on ``out``; errors and the summary on ``err``."""
     if report.clusters:
-        out.print(clusters_table(ClusterEntry.from_cluster(c) for c in report.clusters))
+        print_table((ClusterEntry.from_cluster(c) for c in report.clusters), out, wide=wide)
     else:
         out.print("No clusters found.")
     for e in report.errors:
-        where = " ".join(x for x in (e.account_name or e.account_id, e.region, e.role) if x)
+        account = account_label(e.account_name, e.account_id) if e.account_id else None
+        where = " ".join(x for x in (account, e.region, e.role) if x)
         err.print(Text(f"error: {where or 'accounts'}: {e.stage}: {e.code}: {e.message}",
                        style="red"))
     err.print(summary_line(report), highlight=False)

@@ -112,12 +112,13 @@ def test_ndjson_records_and_summary() -> None:
 def test_table_on_stdout_errors_and_summary_on_stderr() -> None:
     out, err = io.StringIO(), io.StringIO()
     render_table(report(), Console(file=out, width=150), Console(file=err, width=150))
-    table = out.getvalue()
-    assert "prod (111122223333)" in table
-    assert "web" in table
-    assert "AdministratorAccess, ReadOnlyAccess" in table
-    assert "error: prod us-east-1 AdministratorAccess: list_clusters: ServerException" in (
-        err.getvalue())
+    header, row = out.getvalue().splitlines()
+    assert header.split() == ["ACCOUNT", "ACCOUNT", "ID", "REGION", "CLUSTER", "STATUS",
+                              "VERSION", "ROLE"]
+    assert row.split() == ["prod", "111122223333", "eu-west-1", "web", "ACTIVE", "1.31",
+                           "AdministratorAccess", "+1"]
+    assert ("error: prod (111122223333) us-east-1 AdministratorAccess: list_clusters: "
+            "ServerException") in err.getvalue()
     assert "1 clusters, 1 accounts, 2 regions scanned, 1 skipped, 1 errors" in err.getvalue()
 
 

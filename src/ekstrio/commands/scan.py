@@ -179,7 +179,7 @@ def _print_cached(fmt: OutputFormat, out: Console, err: Console, path: Path | No
         for line in output.ndjson_lines(doc):
             sys.stdout.write(output.dumps_line(line) + "\n")
     else:
-        out.print(output.clusters_table(doc.clusters))
+        output.print_table(doc.clusters, out)
         err.print(f"cached scan of {doc.finished_at}: {len(doc.clusters)} clusters")
     return ExitCode.OK
 
