@@ -21,8 +21,11 @@ SimHandle:
     ``env`` ({AWS_ENDPOINT_URL_SSO, _SSO_OIDC, _EKS, _STS: endpoint}; e.g.
     ``for k, v in sim.env.items(): monkeypatch.setenv(k, v)``),
     ``org`` (the ground truth: ``org["accounts"][i]`` has ``accountId``, ``accountName``,
-    ``emailAddress``, ``roles`` [{roleName, eksAccess}], ``disabledRegions``, ``clusters``
-    {region: [DescribeCluster dicts]}),
+    ``emailAddress``, ``roles`` [{roleName, eksAccess, accessEntryApis, iamRoleName,
+    iamRoleArn, assumedRoleArn}], ``disabledRegions``, ``scpDeniedRegions``, ``clusters``
+    {region: [DescribeCluster dicts]}, ``clusterAccess`` {region: {name: {authenticationMode,
+    endpointAccess, caMatches, accessEntries, awsAuth, verdicts {permission set: {aws, live,
+    ...}}}}}; see docs/sim.md "Cluster access"),
     ``issue_token(expires_in=None) -> str`` (portal access token, as if signed in),
     ``verify_eks_token(token, cluster_name) -> dict`` ({"ok": True, "account_id", "arn",
     "role_name", "region", ...} or {"ok": False, "kind", "error"}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -437,7 +438,7 @@ def test_role_without_eks_permission_is_denied(sim: SimHandle) -> None:
     with pytest.raises(ClientError) as exc:
         client(sim, "eks", region, creds).list_clusters()
     assert error_code(exc) == ("AccessDeniedException", 403)
-    assert f"assumed-role/{role}/" in exc.value.response["Error"]["Message"]
+    assert f"assumed-role/AWSReservedSSO_{role}_" in exc.value.response["Error"]["Message"]
 
 
 def test_disabled_region_answers_like_an_opt_in_region_that_is_off(sim: SimHandle) -> None:
@@ -476,8 +477,11 @@ def test_get_caller_identity(sim: SimHandle) -> None:
     creds = role_creds(sim, acct["accountId"], role)
     who = client(sim, "sts", "us-west-2", creds).get_caller_identity()
     assert who["Account"] == acct["accountId"]
-    assert who["Arn"] == (f"arn:aws:sts::{acct['accountId']}:assumed-role/{role}/"
-                          f"{sim.org['user']}")
+    truth = next(r for r in acct["roles"] if r["roleName"] == role)
+    assert who["Arn"] == truth["assumedRoleArn"]
+    assert re.fullmatch(rf"arn:aws:sts::{acct['accountId']}:assumed-role/"
+                        rf"AWSReservedSSO_{role}_[0-9a-f]{{16}}/{re.escape(sim.org['user'])}",
+                        who["Arn"])
     assert who["UserId"].startswith("AROA")
     # GET with the action in the query works too (header-signed)
     from botocore.auth import SigV4Auth

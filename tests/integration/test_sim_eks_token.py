@@ -45,7 +45,11 @@ def test_a_real_token_is_accepted_and_names_the_role(sim: SimHandle) -> None:
     assert got["ok"] is True
     assert got["account_id"] == acct["accountId"]
     assert got["role_name"] == role
-    assert got["arn"].startswith(f"arn:aws:sts::{acct['accountId']}:assumed-role/{role}/")
+    # STS names the IAM role IAM Identity Center made for the permission set (no path).
+    assert got["arn"].startswith(
+        f"arn:aws:sts::{acct['accountId']}:assumed-role/AWSReservedSSO_{role}_")
+    role_truth = next(r for r in acct["roles"] if r["roleName"] == role)
+    assert got["arn"] == role_truth["assumedRoleArn"]
     assert got["region"] == "eu-west-1"
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import trio
 
-from ekstrio.sim import admin, eks, oidc, portal, sts
+from ekstrio.sim import admin, eks, eks_access, oidc, portal, sts
 from ekstrio.sim.faults import RESET, FaultPlan, server_fault
 from ekstrio.sim.messages import Request, Response, rest_json_error
 from ekstrio.sim.state import SimState
@@ -143,6 +143,14 @@ class SimApp:
                                       state.options.eks_rps, trio.current_time()):
                 state.stats.throttled += 1
                 return eks.throttled()
+            op = eks_access.route(req.raw_path)
+            action = op.action if op else ("ListClusters" if path == "/clusters"
+                                           else "DescribeCluster")
+            refused = eks.scp_denied(state, creds, region, action)
+            if refused:
+                return refused
+            if op is not None:
+                return eks_access.handle(state, req, creds, region, op)
             if path == "/clusters":
                 return eks.list_clusters(state, req, creds, region)
             return eks.describe_cluster(state, req, creds, region)
@@ -158,7 +166,7 @@ def _api_of(req: Request) -> str:
         if path in _PORTAL_GET:
             return "portal"
         if path == "/clusters" or (path.startswith("/clusters/") and "/" not in path[10:]
-                                   and len(path) > 10):
+                                   and len(path) > 10) or eks_access.route(req.raw_path):
             return "eks"
         if path in ("/authorize", "/device"):
             return "oidc"

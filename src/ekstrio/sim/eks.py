@@ -1,5 +1,7 @@
 """EKS (rest-json): ListClusters and DescribeCluster, SigV4-verified, per the credentials' account.
 
+The access-entry reads are in ``eks_access.py``; both share :func:`denied` and :func:`scp_denied`.
+
 The region comes from the signature's credential scope, as at AWS (each region is its own
 endpoint). A region the account has not enabled answers like AWS does for an opt-in region that is
 off: 403 ``UnrecognizedClientException`` "The security token included in the request is invalid."
@@ -54,23 +56,38 @@ def authenticate(state: SimState, req: Request) -> tuple[IssuedCredentials, str]
     return creds, region
 
 
-def _denied(state: SimState, creds: IssuedCredentials, region: str, action: str,
-            resource: str) -> Response | None:
+def denied(state: SimState, creds: IssuedCredentials, region: str, action: str,
+           resource: str, *, entry_read: bool = False) -> Response | None:
+    """403 AccessDeniedException when the role's permission set does not allow ``action``
+    (``entry_read``: one of the access-entry reads), else None."""
     acct = state.org.by_id[creds.account_id]
     role = acct.role(creds.role_name)
-    if role is not None and role.eks:
+    if role is not None and (role.access_entry_apis if entry_read else role.eks):
         return None
     arn = caller(state, creds).arn
     return error(403, "AccessDeniedException",
                  f"User: {arn} is not authorized to perform: eks:{action} on resource: "
-                 f"arn:{state.org.partition}:eks:{region}:{creds.account_id}:{resource}")
+                 f"arn:{state.org.partition}:eks:{region}:{creds.account_id}:{resource} "
+                 f"because no identity-based policy allows the eks:{action} action")
+
+
+def scp_denied(state: SimState, creds: IssuedCredentials, region: str,
+               action: str) -> Response | None:
+    """A Control Tower / SCP region deny: every EKS call in the region, whatever the role."""
+    if region not in state.org.by_id[creds.account_id].scp_denied_regions:
+        return None
+    arn = caller(state, creds).arn
+    return error(403, "AccessDeniedException",
+                 f"User: {arn} is not authorized to perform: eks:{action} on resource: "
+                 f"arn:{state.org.partition}:eks:{region}:{creds.account_id}:cluster/* "
+                 "with an explicit deny in a service control policy")
 
 
 def list_clusters(state: SimState, req: Request, creds: IssuedCredentials,
                   region: str) -> Response:
-    denied = _denied(state, creds, region, "ListClusters", "cluster/*")
-    if denied:
-        return denied
+    refused = denied(state, creds, region, "ListClusters", "cluster/*")
+    if refused:
+        return refused
     include = req.query.get("include", [])
     if any(v != "all" for v in include):
         return error(400, "InvalidParameterException",
@@ -98,9 +115,9 @@ def list_clusters(state: SimState, req: Request, creds: IssuedCredentials,
 def describe_cluster(state: SimState, req: Request, creds: IssuedCredentials,
                      region: str) -> Response:
     name = unquote(req.raw_path[len("/clusters/"):])
-    denied = _denied(state, creds, region, "DescribeCluster", f"cluster/{name}")
-    if denied:
-        return denied
+    refused = denied(state, creds, region, "DescribeCluster", f"cluster/{name}")
+    if refused:
+        return refused
     key = (creds.account_id, region, name)
     body = state.describe_cache.get(key)
     if body is None:

@@ -11,9 +11,11 @@ import base64
 import random
 import textwrap
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ekstrio.sim import truth
+from ekstrio.sim.access import ClusterAccess, Reach, draw_access
 from ekstrio.sim.options import OPT_IN_REGIONS, SimOptions
 
 #: Permission sets whose policies allow eks:ListClusters / eks:DescribeCluster.
@@ -31,10 +33,21 @@ _STATUS_WEIGHTS = (85, 5, 5, 3, 2)
 _AUTH_MODES = ("API_AND_CONFIG_MAP", "API", "CONFIG_MAP")
 
 
+#: A permission set whose policy allows eks:ListClusters/DescribeCluster but never the
+#: access-entry reads (ListAccessEntries, DescribeAccessEntry, ListAssociatedAccessPolicies).
+NO_ACCESS_ENTRY_ROLES = frozenset({"EKSDeveloper"})
+
+
 @dataclass(frozen=True)
 class SimRole:
     name: str
     eks: bool  # whether the permission set allows EKS List/Describe
+    # whether it may also read access entries (see _entry_api_denies)
+    entry_reads: bool = True
+
+    @property
+    def access_entry_apis(self) -> bool:
+        return self.eks and self.entry_reads
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,8 @@ class SimAccount:
     email: str
     roles: tuple[SimRole, ...]
     disabled_regions: frozenset[str]
+    # Control Tower / SCP region deny: every EKS call there is an explicit AccessDenied.
+    scp_denied_regions: frozenset[str] = frozenset()
 
     def role(self, name: str) -> SimRole | None:
         for role in self.roles:
@@ -65,6 +80,8 @@ class Organisation:
     # (account_id, region) -> cluster descriptions sorted by name (only non-empty pairs)
     clusters: dict[tuple[str, str], tuple[dict[str, Any], ...]] = field(hash=False)
     by_id: dict[str, SimAccount] = field(hash=False)
+    # (account_id, region, cluster name) -> who may get in (sim/access.py)
+    access: dict[tuple[str, str, str], ClusterAccess] = field(hash=False, default_factory=dict)
 
     def clusters_in(self, account_id: str, region: str) -> tuple[dict[str, Any], ...]:
         return self.clusters.get((account_id, region), ())
@@ -86,9 +103,11 @@ class Organisation:
                 "accountId": acct.account_id,
                 "accountName": acct.name,
                 "emailAddress": acct.email,
-                "roles": [{"roleName": r.name, "eksAccess": r.eks} for r in acct.roles],
+                "roles": [truth.role_json(self, acct, r) for r in acct.roles],
                 "disabledRegions": sorted(acct.disabled_regions),
+                "scpDeniedRegions": sorted(acct.scp_denied_regions),
                 "clusters": by_region,
+                "clusterAccess": truth.account_access(self, acct),
             })
         return {
             "seed": self.seed,
@@ -194,6 +213,84 @@ def _cluster_sizes(rng: random.Random, total: int, large: int, npairs: int) -> l
     return sizes + small
 
 
+def _served(clusters: dict[tuple[str, str], tuple[dict[str, Any], ...]],
+            eks_ids: set[str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Clusters with an endpoint that some role can see, in a stable order."""
+    return [(a, r, c) for (a, r), cs in sorted(clusters.items()) if a in eks_ids
+            for c in cs if "endpoint" in c]
+
+
+def _cover_modes(clusters: dict[tuple[str, str], tuple[dict[str, Any], ...]],
+                 eks_ids: set[str]) -> None:
+    """Every organisation with a few visible clusters has each authentication mode at least
+    once (CONFIG_MAP is drawn 1 time in 20), so every small test org exercises all three."""
+    served = _served(clusters, eks_ids)
+    if len(served) < 6:
+        return
+    modes = {c["accessConfig"]["authenticationMode"] for _, _, c in served}
+    for i, mode in enumerate(("CONFIG_MAP", "API", "API_AND_CONFIG_MAP")):
+        if mode not in modes:
+            served[i][2]["accessConfig"]["authenticationMode"] = mode
+
+
+def _cover_reach(clusters: dict[tuple[str, str], tuple[dict[str, Any], ...]],
+                 access: dict[tuple[str, str, str], ClusterAccess], eks_ids: set[str]) -> None:
+    """At least one private endpoint and one wrong CA where there is room; then mark private
+    clusters as EKS shows them (endpointPublicAccess false)."""
+    served = _served(clusters, eks_ids)
+    if len(served) >= 6:
+        keys = [(a, r, c["name"]) for a, r, c in served]
+        if not any(access[k].reach is Reach.PRIVATE for k in keys):
+            access[keys[3]] = replace(access[keys[3]], reach=Reach.PRIVATE, ca_matches=True)
+        if not any(not access[k].ca_matches for k in keys):
+            k = next(k for k in keys[4:] if access[k].reach is Reach.PUBLIC)
+            access[k] = replace(access[k], ca_matches=False)
+    for (account_id, region), cs in clusters.items():
+        for c in cs:
+            if access[(account_id, region, c["name"])].reach is Reach.PRIVATE:
+                c["resourcesVpcConfig"]["endpointPublicAccess"] = False
+                c["resourcesVpcConfig"]["endpointPrivateAccess"] = True
+
+
+def _scp_denies(seed: int, accounts: list[SimAccount], regions: tuple[str, ...],
+                clusters: dict[tuple[str, str], tuple[dict[str, Any], ...]],
+                eks_ids: set[str]) -> list[SimAccount]:
+    """Control Tower style region denies for about a third of the accounts (always one when
+    some EKS account has room): only regions where the account has no cluster, as a region
+    deny also keeps clusters from being created there, and never every region it has on."""
+    rng = random.Random(f"scp/{seed}")
+    out, forced = [], False
+    for acct in accounts:
+        enabled = [r for r in regions if r not in acct.disabled_regions]
+        empty = [r for r in enabled if (acct.account_id, r) not in clusters]
+        room = len(empty) - (1 if len(empty) == len(enabled) else 0)
+        want = rng.random() < 0.3 or (not forced and acct.account_id in eks_ids)
+        if room <= 0 or not want:
+            out.append(acct)
+            continue
+        forced = forced or acct.account_id in eks_ids
+        denied = frozenset(rng.sample(empty, rng.randint(1, room)))
+        out.append(replace(acct, scp_denied_regions=denied))
+    return out
+
+
+def _entry_api_denies(seed: int, accounts: list[SimAccount]) -> list[SimAccount]:
+    """Roles that may list clusters but not read access entries: EKSDeveloper everywhere, and
+    ReadOnlyAccess in about a third of the accounts (always in the first that has it), as if
+    the organisation's permission set denied eks:*AccessEntr* explicitly."""
+    rng = random.Random(f"entry-apis/{seed}")
+    out, forced = [], False
+    for acct in accounts:
+        roles = []
+        for role in acct.roles:
+            deny = role.name in NO_ACCESS_ENTRY_ROLES or (
+                role.name == "ReadOnlyAccess" and (rng.random() < 0.33 or not forced))
+            forced = forced or (deny and role.name == "ReadOnlyAccess")
+            roles.append(replace(role, entry_reads=False) if deny else role)
+        out.append(replace(acct, roles=tuple(roles)))
+    return out
+
+
 def generate(options: SimOptions) -> Organisation:
     """Build the organisation for these (validated) options, deterministically from the seed."""
     rng = random.Random(options.seed)
@@ -257,6 +354,19 @@ def generate(options: SimOptions) -> Organisation:
             _make_cluster(rng, n, account_id, region, partition, dns_suffix)
             for n in sorted(cluster_names)
         )
+    eks_ids = {a.account_id for a in accounts if any(r.eks for r in a.roles)}
+    _cover_modes(clusters, eks_ids)
+    access = {
+        (account_id, region, c["name"]): draw_access(
+            c, seed=options.seed, partition=partition, account_id=account_id, region=region,
+            permission_sets=tuple(r.name for r in by_id[account_id].roles),
+            sso_region=options.sso_region)
+        for by_id in [{a.account_id: a for a in accounts}]
+        for (account_id, region), cs in clusters.items() for c in cs
+    }
+    _cover_reach(clusters, access, eks_ids)
+    accounts = _scp_denies(options.seed, accounts, regions, clusters, eks_ids)
+    accounts = _entry_api_denies(options.seed, accounts)
     return Organisation(
         seed=options.seed,
         partition=partition,
@@ -268,4 +378,5 @@ def generate(options: SimOptions) -> Organisation:
         accounts=tuple(accounts),
         clusters=clusters,
         by_id={a.account_id: a for a in accounts},
+        access=access,
     )

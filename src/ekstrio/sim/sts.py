@@ -7,13 +7,14 @@ forwards an EKS token's URL).
 
 from __future__ import annotations
 
-import hashlib
+import json
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from ekstrio.sim import sigcheck
 from ekstrio.sim.messages import STS_NS, Request, Response, request_id, sts_error
+from ekstrio.sim.principals import assumed_role_arn, role_id, sso_role_name
 from ekstrio.sim.state import IssuedCredentials, SimState
 
 
@@ -26,12 +27,15 @@ class Caller:
 
 
 def caller(state: SimState, creds: IssuedCredentials) -> Caller:
-    session = state.org.user
-    role_id = "AROA" + hashlib.sha1(  # noqa: S324 - an id, not a secret
-        f"{creds.account_id}/{creds.role_name}".encode()).hexdigest()[:17].upper()
-    arn = (f"arn:{state.org.partition}:sts::{creds.account_id}:assumed-role/"
-           f"{creds.role_name}/{session}")
-    return Caller(creds.account_id, creds.role_name, arn, f"{role_id}:{session}")
+    """Who STS says the credentials are: a session of the permission set's IAM role,
+    ``assumed-role/AWSReservedSSO_<PermissionSet>_<hex>/<user>`` (``role_name`` stays the
+    permission set's name, as the portal calls it)."""
+    org = state.org
+    session = org.user
+    iam_name = sso_role_name(org.seed, creds.account_id, creds.role_name)
+    arn = assumed_role_arn(org.partition, creds.account_id, iam_name, session)
+    return Caller(creds.account_id, creds.role_name, arn,
+                  f"{role_id(creds.account_id, iam_name)}:{session}")
 
 
 _STS_ERRORS = {
@@ -46,8 +50,15 @@ _STS_ERRORS = {
 }
 
 
-def sig_error(failure: sigcheck.SigFailure) -> Response:
+def sig_error(failure: sigcheck.SigFailure, *, as_json: bool = False) -> Response:
     status, code = _STS_ERRORS[failure.kind]
+    if as_json:
+        rid = request_id()
+        data = {"Error": {"Type": "Sender", "Code": code, "Message": failure.message},
+                "RequestId": rid}
+        return Response(status, json.dumps(data).encode(),
+                        ((b"content-type", b"application/json"),
+                         (b"x-amzn-requestid", rid.encode())), api="sts")
     return sts_error(status, code, failure.message)
 
 
@@ -75,9 +86,18 @@ def get_caller_identity(state: SimState, req: Request) -> Response:
             headers=req.headers, body=req.body, service="sts",
             lookup=state.credentials.get, now=now)
     if isinstance(result, sigcheck.SigFailure):
-        return sig_error(result)
+        return sig_error(result, as_json=wants_json(req))
     who = caller(state, result.credentials)
     rid = request_id()
+    if wants_json(req):
+        # What aws-iam-authenticator asks for (Accept: application/json) and parses.
+        data = {"GetCallerIdentityResponse": {
+            "GetCallerIdentityResult": {"Account": who.account_id, "Arn": who.arn,
+                                        "UserId": who.user_id},
+            "ResponseMetadata": {"RequestId": rid}}}
+        return Response(200, json.dumps(data, separators=(",", ":")).encode(),
+                        ((b"content-type", b"application/json"),
+                         (b"x-amzn-requestid", rid.encode())), api="sts")
     body = (
         f'<GetCallerIdentityResponse xmlns="{STS_NS}">\n'
         "  <GetCallerIdentityResult>\n"
@@ -90,3 +110,7 @@ def get_caller_identity(state: SimState, req: Request) -> Response:
     ).encode()
     return Response(200, body, ((b"content-type", b"text/xml"),
                                 (b"x-amzn-requestid", rid.encode())), api="sts")
+
+
+def wants_json(req: Request) -> bool:
+    return "application/json" in req.headers.get("accept", "").lower()
