@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from rich.console import Console
-from rich.live import Live
 from rich.text import Text
 
 from ekstrio import table
@@ -22,10 +21,7 @@ from ekstrio.model import Cluster
 from ekstrio.scan_diff import InventoryDiff
 from ekstrio.scan_document import ClusterEntry, ErrorEntry, ScanDocument, SkippedEntry, Summary
 from ekstrio.scan_records import (
-    AccountDone,
-    AccountFound,
     Record,
-    RegionDone,
     ScanError,
     ScanReport,
     Skipped,
@@ -126,6 +122,30 @@ def render_table(report: ScanReport, out: Console, err: Console, *, wide: bool =
     err.print(summary_line(report), highlight=False)
 
 
+def partial_line(report: ScanReport, *, records: bool = False) -> str | None:
+    """One line for stderr when a scan ends partial: why, and how much is missing.
+
+    An account is missing when any of its work failed or did not finish; an account-region
+    likewise. ``records``: the run streamed NDJSON (its errors are records, not a list).
+    """
+    if report.complete:
+        return None
+    if report.interrupted:
+        why = "interrupted"
+    elif report.timed_out:
+        why = "deadline reached"
+    else:
+        why = "some calls failed"
+    accounts = {e.account_id for e in report.errors if e.account_id}
+    regions = {(e.account_id, e.region) for e in report.errors if e.account_id and e.region}
+    text = (f"ekstrio: partial results ({why}): {len(accounts)} of {report.accounts} "
+            f"accounts and {len(regions)} account-regions incomplete")
+    if any(e.account_id is None for e in report.errors):
+        text += "; the account list itself is incomplete"
+    where = 'the "error" records' if records else 'the document\'s "errors"'
+    return f"{text} (see {where})"
+
+
 def render_diff(diff: InventoryDiff, err: Console) -> None:
     if diff.empty:
         err.print("No changes since the previous scan.")
@@ -138,57 +158,3 @@ def render_diff(diff: InventoryDiff, err: Console) -> None:
         a = ch.after
         err.print(Text(f"~ {a.account_name} {a.region} {a.name}: {', '.join(ch.fields)}",
                        style="yellow"))
-
-
-class ScanProgress:
-    """A live one-line display on stderr, fed by the scan's one consumer.
-
-    Off (``enabled`` False) when stderr is not a terminal or with --quiet; the counts
-    are kept either way for -v logging.
-    """
-
-    def __init__(self, console: Console, *, enabled: bool, stats: Any = None) -> None:
-        self.console = console
-        self.enabled = enabled
-        self.stats = stats
-        self.accounts = self.accounts_done = 0
-        self.regions = self.clusters = self.errors = self.skipped = 0
-        self._live: Live | None = None
-
-    def __enter__(self) -> ScanProgress:
-        if self.enabled:
-            self._live = Live(self._render(), console=self.console, transient=True,
-                              refresh_per_second=8)
-            self._live.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._live is not None:
-            self._live.__exit__(None, None, None)
-            self._live = None
-
-    def _render(self) -> Text:
-        retries = getattr(self.stats, "retries", 0)
-        throttles = getattr(self.stats, "throttles", 0)
-        return Text(
-            f"scanning: accounts {self.accounts_done}/{self.accounts}  regions {self.regions}  "
-            f"clusters {self.clusters}  errors {self.errors}  retries {retries}  "
-            f"throttles {throttles}",
-            style="cyan",
-        )
-
-    def update(self, record: Record) -> None:
-        if isinstance(record, AccountFound):
-            self.accounts += 1
-        elif isinstance(record, AccountDone):
-            self.accounts_done += 1
-        elif isinstance(record, RegionDone):
-            self.regions += 1
-        elif isinstance(record, Cluster):
-            self.clusters += 1
-        elif isinstance(record, ScanError):
-            self.errors += 1
-        elif isinstance(record, Skipped):
-            self.skipped += 1
-        if self._live is not None:
-            self._live.update(self._render())

@@ -88,13 +88,16 @@ def run_aws_scan(
     stop: ScanStop | None = None,
     log_events: bool = False,
     env: Mapping[str, str] | None = None,
+    on_regions: Callable[[int], None] | None = None,
 ) -> ScanOutcome:
     """Scan every account, role and region ``options`` asks for (runs its own trio loop).
 
     ``stats`` are the transport's call counters, passed in so that a progress display can
     read them while the scan runs. ``log_events``: per-account events go to the
-    ``ekstrio.scan`` logger at INFO (``-v``). Expected failures are in the report; AuthError
-    (sign in again) and ConfigError (bad session flags) are raised.
+    ``ekstrio.scan`` logger at INFO (``-v``). ``on_regions`` learns how many regions each
+    account is scanned in, once they are known (for progress totals). Expected failures
+    are in the report; AuthError (sign in again) and ConfigError (bad session flags) are
+    raised.
     """
     env = dict(os.environ) if env is None else dict(env)
     cfg, session = auth.resolve(profile=options.profile, sso_session=options.sso_session,
@@ -113,6 +116,8 @@ def run_aws_scan(
         active_regions=preset.workers,
         portal_accounts=max(1, math.ceil(preset.portal_rps / 2)),
     )
+    if on_regions is not None:
+        on_regions(len(request.regions))
     sink = _with_log(on_record) if log_events else on_record
     report, interrupted = trio.run(_scan_async, options, preset, session, cfg, request, sink,
                                    stats or CallStats(), stop or ScanStop())

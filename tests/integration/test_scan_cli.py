@@ -188,6 +188,13 @@ def test_overall_timeout_prints_partial_results_exit_1(
     assert any(e["code"] == "ScanTimeout" for e in doc["errors"])
     timed_out = {(e["account_id"], e["region"]) for e in doc["errors"]}
     assert not timed_out & {(c["account_id"], c["region"]) for c in doc["completed"]}
+    # One line on stderr says the document is partial, and how much is missing.
+    accounts = {e["account_id"] for e in doc["errors"] if e["account_id"]}
+    regions = {(e["account_id"], e["region"]) for e in doc["errors"] if e["region"]}
+    assert done.stderr.splitlines() == [
+        f"ekstrio: partial results (deadline reached): {len(accounts)} of "
+        f"{doc['summary']['accounts']} accounts and {len(regions)} account-regions incomplete "
+        f"(see the document's \"errors\")"]
 
 
 def test_ctrl_c_prints_what_was_found_and_exits_130(
@@ -207,6 +214,10 @@ def test_ctrl_c_prints_what_was_found_and_exits_130(
     assert summary["type"] == "summary"
     assert summary["complete"] is False
     assert any(r["type"] == "error" and r["code"] == "Interrupted" for r in lines)
+    assert [line for line in err.splitlines() if "partial" in line] == [
+        line for line in err.splitlines() if line.startswith("ekstrio: partial results "
+                                                               "(interrupted): ")]
+    assert "partial results (interrupted)" in err
 
 
 def test_help_documents_every_flag() -> None:
@@ -215,7 +226,8 @@ def test_help_documents_every_flag() -> None:
     for flag in ("--profile", "--sso-session", "--start-url", "--sso-region", "--regions",
                  "--role", "--all-roles", "--account", "--exclude-account", "--name", "--tag",
                  "--preset", "--workers", "--rate", "--eks-rate", "--call-timeout", "--timeout",
-                 "--retries", "--output", "--quiet", "--verbose", "--diff", "--cached",
+                 "--retries", "--output", "--query", "--quiet", "--verbose", "--diff",
+                 "--cached",
                  "--refresh", "--no-save", "--inventory"):
         assert flag in done.stdout, flag
     assert "order of preference" in done.stdout

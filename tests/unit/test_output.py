@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from datetime import UTC, datetime
@@ -10,10 +11,10 @@ from rich.console import Console
 
 from ekstrio.model import Account, Cluster, ClusterInfo, SsoSession
 from ekstrio.output import (
-    ScanProgress,
     dumps_line,
     ndjson_record,
     ndjson_summary,
+    partial_line,
     render_table,
     summary_line,
 )
@@ -135,24 +136,19 @@ def test_merging_the_same_cluster_seen_through_two_roles() -> None:
     assert collector.finish().clusters[0].roles == ("Admin", "ReadOnly")
 
 
-def test_progress_counts_and_stays_off_when_disabled() -> None:
-    err = io.StringIO()
-    with ScanProgress(Console(file=err), enabled=False) as progress:
-        for record in (AccountFound(Account("1", "a")), CLUSTER, ERROR, SKIP,
-                       RegionDone("1", "r", True), AccountDone(Account("1", "a"))):
-            progress.update(record)
-    assert (progress.accounts, progress.accounts_done, progress.regions) == (1, 1, 1)
-    assert (progress.clusters, progress.errors, progress.skipped) == (1, 1, 1)
-    assert err.getvalue() == ""
+def test_partial_line_counts_what_is_missing() -> None:
+    assert partial_line(report()) is not None  # one error: partial
+    line = partial_line(dataclasses.replace(report(), timed_out=True))
+    assert line == ("ekstrio: partial results (deadline reached): 1 of 1 accounts and "
+                    "1 account-regions incomplete (see the document's \"errors\")")
+    assert "(interrupted)" in str(partial_line(report(interrupted=True), records=True))
+    assert 'the "error" records' in str(partial_line(report(), records=True))
 
 
-def test_progress_draws_on_its_console_when_enabled() -> None:
-    err = io.StringIO()
-    console = Console(file=err, force_terminal=True, width=120)
-    with ScanProgress(console, enabled=True, stats=Counters(retries=2)) as progress:
-        progress.update(CLUSTER)
-    assert "clusters 1" in err.getvalue()
-    assert "retries 2" in err.getvalue()
+def test_no_partial_line_when_complete() -> None:
+    collector = ScanCollector()
+    collector.add(CLUSTER)
+    assert partial_line(collector.finish()) is None
 
 
 def test_document_is_written_in_pieces_equal_to_one_dump() -> None:

@@ -7,19 +7,20 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from cyclopts import Group, Parameter
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from ekstrio.document_formats import DocumentFormat
     from ekstrio.scan_records import Record
     from ekstrio.scan_runtime import ScanOptions
 
-from ekstrio.errors import ExitCode
+from ekstrio.errors import ExitCode, UsageError
 
-OutputFormat = Literal["table", "json", "ndjson"]
+OutputFormat = Literal["table", "wide", "json", "yaml", "ndjson"]
 
 # Help groups, in the order a user needs them.
 SESSION = Group("Session", sort_key=1)
@@ -53,6 +54,7 @@ def scan(
     retries: Annotated[int | None, Parameter(group=SPEED)] = None,
     output: Annotated[OutputFormat | None, Parameter(name=["--output", "-o"],
                                                      group=OUTPUT)] = None,
+    query: Annotated[str | None, Parameter(group=OUTPUT)] = None,
     quiet: Annotated[bool, Parameter(name=["--quiet", "-q"], group=OUTPUT,
                                      negative=())] = False,
     verbose: Annotated[bool, Parameter(name=["--verbose", "-v"], group=OUTPUT,
@@ -117,8 +119,13 @@ def scan(
     retries
         Retries per call after the first try (overrides the preset).
     output
-        table, json or ndjson (one record per line as found). Default: table on a
-        terminal, else json.
+        table (fitted to the terminal), wide (every column: platform version, all roles,
+        endpoint, tags), json, yaml (the same document as json) or ndjson (one record per
+        line as found). Default: table on a terminal, else json.
+    query
+        JMESPath expression over the JSON document, as `aws --query`; the result is printed
+        as json (or yaml with -o yaml). Works with --cached. Example:
+        --query "clusters[?status=='ACTIVE'].[account_name, region, name]".
     quiet
         No progress display.
     verbose
@@ -136,15 +143,17 @@ def scan(
     """
     from rich.console import Console
 
+    from ekstrio.document_formats import compile_query
     from ekstrio.filters import ClusterFilter, check_regex, parse_tags
     from ekstrio.scan_runtime import ScanOptions
     from ekstrio.settings import load_preset, with_overrides
 
-    fmt: OutputFormat = output or ("table" if sys.stdout.isatty() else "json")
+    fmt = _format(output, query)
+    compiled = compile_query(query)
     out = Console(file=sys.stdout, soft_wrap=False)
     err = Console(file=sys.stderr, stderr=True)
     if cached:
-        return _print_cached(fmt, out, err, inventory)
+        return _print_cached(fmt, out, err, inventory, compiled)
 
     chosen = with_overrides(
         load_preset(preset), workers=workers, portal_rps=rate, eks_rps=eks_rate,
@@ -164,39 +173,55 @@ def scan(
     )
     show_progress = not quiet and not verbose and sys.stderr.isatty()
     return _run(options, fmt, out, err, progress=show_progress, verbose=verbose, save=save,
-                diff=diff, inventory=inventory)
+                diff=diff, inventory=inventory, query=compiled)
 
 
-def _print_cached(fmt: OutputFormat, out: Console, err: Console, path: Path | None) -> int:
-    from ekstrio import output
+def _format(output: OutputFormat | None, query: str | None) -> OutputFormat:
+    """The output format: as asked, else table on a terminal and json elsewhere; a query's
+    result is data, so it is json (or yaml) whatever the terminal."""
+    if query is not None:
+        if output in ("table", "wide", "ndjson"):
+            raise UsageError(f"--query prints json or yaml, not {output}: use -o json or "
+                             f"-o yaml (or leave -o out)")
+        return output or "json"
+    return output or ("table" if sys.stdout.isatty() else "json")
+
+
+def _print_cached(fmt: OutputFormat, out: Console, err: Console, path: Path | None,
+                  query: Any) -> int:
+    from ekstrio import document_formats, output
     from ekstrio.inventory import load_inventory
-    from ekstrio.scan_document import iter_json
 
     doc = load_inventory(path)
-    if fmt == "json":
-        sys.stdout.write("".join(iter_json(doc.to_json())))
+    if fmt in ("json", "yaml"):
+        for piece in document_formats.render(doc.to_json(), _doc_format(fmt), query):
+            sys.stdout.write(piece)
     elif fmt == "ndjson":
         for line in output.ndjson_lines(doc):
             sys.stdout.write(output.dumps_line(line) + "\n")
     else:
-        output.print_table(doc.clusters, out)
+        output.print_table(doc.clusters, out, wide=fmt == "wide")
         err.print(f"cached scan of {doc.finished_at}: {len(doc.clusters)} clusters")
     return ExitCode.OK
 
 
+def _doc_format(fmt: OutputFormat) -> DocumentFormat:
+    return "yaml" if fmt == "yaml" else "json"
+
+
 def _run(options: ScanOptions, fmt: OutputFormat, out: Console, err: Console, *,
-         progress: bool, verbose: bool, save: bool, diff: bool, inventory: Path | None
-         ) -> int:
-    from ekstrio import output
+         progress: bool, verbose: bool, save: bool, diff: bool, inventory: Path | None,
+         query: Any = None) -> int:
+    from ekstrio import document_formats, output
     from ekstrio.aws.transport import CallStats
     from ekstrio.inventory import load_previous, save_inventory
+    from ekstrio.progress import ScanProgress
     from ekstrio.scan_diff import diff_inventories
-    from ekstrio.scan_document import iter_json
     from ekstrio.scan_runtime import ScanStop, run_aws_scan
 
     previous = load_previous(inventory) if diff else None
     stats = CallStats()
-    display = output.ScanProgress(err, enabled=progress, stats=stats)
+    display = ScanProgress(err, enabled=progress, stats=stats)
     stop = ScanStop()
     stdout = _Stdout(on_broken=stop)  # nobody reads our output any more: stop (quietly)
 
@@ -209,19 +234,23 @@ def _run(options: ScanOptions, fmt: OutputFormat, out: Console, err: Console, *,
 
     with display:
         outcome = run_aws_scan(options, on_record=on_record, stats=stats, stop=stop,
-                               log_events=verbose)
+                               log_events=verbose, on_regions=display.set_regions)
     report, document = outcome.report, outcome.document
-    if fmt == "json":
-        for piece in iter_json(document.to_json()):
+    if fmt in ("json", "yaml"):
+        for piece in document_formats.render(document.to_json(), _doc_format(fmt), query):
             stdout.write(piece)
     elif fmt == "ndjson":
         stdout.write(output.dumps_line(output.ndjson_summary(document)) + "\n")
     elif not stdout.broken:
         try:
-            output.render_table(report, out, err)
+            output.render_table(report, out, err, wide=fmt == "wide")
             sys.stdout.flush()
         except BrokenPipeError:
             stdout.close_quietly()
+    partial = output.partial_line(report, records=fmt == "ndjson")
+    if partial is not None and fmt not in ("table", "wide") and not stdout.broken:
+        # The table's summary says so already; a piped document needs one line on stderr.
+        err.print(partial, highlight=False, markup=False, soft_wrap=True)
     if save:
         save_inventory(document, inventory)
     if diff:
