@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import cyclopts
 
@@ -42,6 +43,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "Run a scan against a local emulated AWS organisation, end to end."),
     "sim": ("ekstrio.commands.sim:app",
             "The local AWS emulator (SSO, OIDC, EKS, STS) for tests and demos."),
+    "config": ("ekstrio.commands.config:config",
+               "Show the defaults in effect (config file, EKSTRIO_* variables) and their source."),
     "completion": ("ekstrio.commands.completion:completion",
                    "Print a shell completion script (bash, zsh or fish)."),
 }
@@ -57,12 +60,18 @@ def build_app(command: str | None = None) -> cyclopts.App:
         "Every command also takes -v (progress events), -vv (debug) and --debug (also one "
         "line per HTTP call, secrets redacted), logged on stderr with UTC timestamps.",
     )
+    from ekstrio import user_config
+
+    sources = user_config.sources()
     for name, (target, summary) in COMMANDS.items():
+        # Defaults from EKSTRIO_* and config.toml reach only the commands that document them.
+        options: dict[str, Any] = {"config": sources} if name in user_config.CONFIGURED else {}
         if name == command:
             module, attribute = target.split(":")
-            app.command(getattr(importlib.import_module(module), attribute), name=name)
+            app.command(getattr(importlib.import_module(module), attribute), name=name,
+                        **options)
         else:
-            app.command(target, name=name, help=summary)
+            app.command(target, name=name, help=summary, **options)
     return app
 
 

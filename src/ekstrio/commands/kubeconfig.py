@@ -98,10 +98,10 @@ def kubeconfig(
 
     check_template(context_template)
     env = os.environ
-    scan_flags = (profile, sso_session, start_url, sso_region, regions, role, all_roles)
-    if from_ is not None and (scan or any(scan_flags)):
-        raise UsageError("--from reads a scan; --scan and the scan flags make a new one: "
-                         "use one or the other")
+    # Only --scan conflicts with --from: the session and region/role flags may be defaults
+    # from config.toml or EKSTRIO_* (shared with `scan`), and are simply unused with --from.
+    if from_ is not None and scan:
+        raise UsageError("--from reads a scan; --scan makes a new one: use one or the other")
     if from_ is None and (scan or not kubeconfig_io.inventory_path(env).exists()):
         document = scan_first(ScanOptions(
             profile=profile, sso_session=sso_session, start_url=start_url,
