@@ -67,11 +67,6 @@ class _UtcFormatter(logging.Formatter):
         return f"{stamp}.{int(record.msecs):03d}Z"
 
 
-class _NoHttp(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.name.startswith(HTTP_LOGGER)
-
-
 _handler: logging.Handler | None = None
 
 
@@ -86,10 +81,11 @@ def configure(verbosity: Verbosity, stream: TextIO | None = None) -> None:
         handler.setFormatter(logging.Formatter("ekstrio: %(message)s"))
     else:
         handler.setFormatter(_UtcFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    if not verbosity.http:
-        handler.addFilter(_NoHttp())
     logger.addHandler(handler)
     logger.setLevel(verbosity.logging_level)
+    # Its own level, so the transport's isEnabledFor() check skips the per-call line
+    # entirely unless --debug asked for it.
+    logging.getLogger(HTTP_LOGGER).setLevel(logging.DEBUG if verbosity.http else logging.WARNING)
     _handler = handler
 
 

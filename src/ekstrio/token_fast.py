@@ -276,7 +276,38 @@ def _open(request: Any, env: Mapping[str, str]) -> Any:
         raise ConfigError(f"AWS_CA_BUNDLE={bundle}: not a readable PEM file") from None
     opener = urllib.request.build_opener(urllib.request.ProxyHandler(),
                                          urllib.request.HTTPSHandler(context=context))
-    return opener.open(request, timeout=PORTAL_TIMEOUT_S)
+    if not _debug:
+        return opener.open(request, timeout=PORTAL_TIMEOUT_S)
+    import time
+    import urllib.error
+
+    started = time.monotonic()
+    try:
+        response = opener.open(request, timeout=PORTAL_TIMEOUT_S)
+    except urllib.error.HTTPError as exc:
+        _log_http(request, f"status={exc.code}", exc.headers, time.monotonic() - started)
+        raise
+    _log_http(request, f"status={response.status}", response.headers,
+              time.monotonic() - started)
+    return response
+
+
+# `token --debug` (or -v/-vv): set by main(); logging is imported only then.
+_debug = False
+
+
+def _log_http(request: Any, outcome: str, headers: Any, latency: float) -> None:
+    """The --debug line of the Transport (ekstrio.aws.http_log), for urllib's calls."""
+    from urllib.parse import urlsplit
+
+    from ekstrio.aws.http_log import log_attempt
+    from ekstrio.aws.wire import WireRequest
+
+    url = request.full_url
+    wire = WireRequest(method=request.get_method(), path=urlsplit(url).path)
+    service = "sso-oidc" if wire.path == "/token" else "sso"
+    log_attempt(wire, url, service=service, outcome=outcome, number=1, wait=0.0,
+                latency=latency, request_id=headers.get("x-amzn-requestid"))
 
 
 def refresh_sso_token(args: TokenArgs, session: SsoSession, env: Mapping[str, str],
@@ -461,7 +492,14 @@ def remove_cached(session: str | None, env: Mapping[str, str]) -> list[str]:
 
 def main(argv: list[str]) -> int:
     """Run ``ekstrio token ARGS``: ExecCredential on stdout, one line on stderr on failure."""
+    global _debug
     env = os.environ
+    if {"-v", "-vv", "--verbose", "--debug"} & set(argv):
+        from ekstrio import logs
+
+        verbosity, argv = logs.split_flags(argv)
+        logs.configure(verbosity)
+        _debug = verbosity.http
     try:
         args = parse_args(argv)
         api_version, warning = exec_api_version(env)

@@ -57,6 +57,7 @@ import trio
 
 from ekstrio import __version__
 from ekstrio.aws.endpoints import Endpoint
+from ekstrio.aws.http_log import http_log, log_attempt
 from ekstrio.aws.wire import (
     WireRequest,
     build_url,
@@ -330,7 +331,7 @@ class Transport:
                         self.stats.retries += 1
                     first = False
                     return await self._attempt(url, request, service=service, bucket=bucket,
-                                               slots=slots, auth=auth)
+                                               slots=slots, auth=auth, number=attempt.num)
         except EkstrioError:
             self.stats.errors += 1
             raise
@@ -345,42 +346,59 @@ class Transport:
         bucket: ScopeBucket,
         slots: trio.Semaphore | None,
         auth: httpx.Auth | None,
+        number: int = 1,
     ) -> dict[str, Any]:
-        # The scope slot is held for ONE attempt (from before its rate token
-        # until its answer), not across retries: a call sleeping in backoff
-        # or Retry-After sends nothing, so it must not keep the scope's other
-        # calls from using the rate; the retry queues for a slot again, behind
-        # calls that were already waiting. The bound is about requests
-        # between token and answer, and a backing-off call holds no token.
-        async with slots if slots is not None else contextlib.nullcontext():
-            # The slot, rate and limiter waits are not the call's fault: the
-            # timeout starts only once the request may actually go out.
-            await bucket.acquire()
-            async with self.limiter:
-                self.stats.calls += 1
-                try:
-                    with trio.fail_after(self.policy.call_timeout):
-                        response = await self.client.request(
-                            request.method,
-                            url,
-                            headers=list(request.headers),
-                            content=request.body,
-                            auth=auth,
-                        )
-                except trio.TooSlowError as exc:
-                    raise CallTimeoutError(
-                        f"{service}: no answer within {self.policy.call_timeout:g} s"
-                    ) from exc
-                except httpx.HTTPError as exc:
-                    raise translate_transport_error(exc) from exc
-        status = response.status_code
-        if status >= 300:
-            error = parse_error(status, response.headers, response.content, service=service)
-            if is_throttle(error):
-                self.stats.throttles += 1
-                bucket.throttled(error.retry_after)
-            raise error
-        return parse_json_body(response.content, service=service, status=status)
+        # --debug (ekstrio.http): one line per attempt that went out, whatever its end.
+        queued = trio.current_time()
+        sent: float | None = None
+        outcome, request_id = "cancelled", None
+        try:
+            # The scope slot is held for ONE attempt (from before its rate token
+            # until its answer), not across retries: a call sleeping in backoff
+            # or Retry-After sends nothing, so it must not keep the scope's other
+            # calls from using the rate; the retry queues for a slot again, behind
+            # calls that were already waiting. The bound is about requests
+            # between token and answer, and a backing-off call holds no token.
+            async with slots if slots is not None else contextlib.nullcontext():
+                # The slot, rate and limiter waits are not the call's fault: the
+                # timeout starts only once the request may actually go out.
+                await bucket.acquire()
+                async with self.limiter:
+                    self.stats.calls += 1
+                    sent = trio.current_time()
+                    try:
+                        with trio.fail_after(self.policy.call_timeout):
+                            response = await self.client.request(
+                                request.method,
+                                url,
+                                headers=list(request.headers),
+                                content=request.body,
+                                auth=auth,
+                            )
+                    except trio.TooSlowError as exc:
+                        outcome = "timeout"
+                        raise CallTimeoutError(
+                            f"{service}: no answer within {self.policy.call_timeout:g} s"
+                        ) from exc
+                    except httpx.HTTPError as exc:
+                        outcome = type(exc).__name__
+                        raise translate_transport_error(exc) from exc
+            status = response.status_code
+            outcome = f"status={status}"
+            request_id = response.headers.get("x-amzn-requestid")
+            if status >= 300:
+                error = parse_error(status, response.headers, response.content, service=service)
+                outcome = f"status={status} {error.code}"
+                if is_throttle(error):
+                    self.stats.throttles += 1
+                    bucket.throttled(error.retry_after)
+                raise error
+            return parse_json_body(response.content, service=service, status=status)
+        finally:
+            if sent is not None and http_log.isEnabledFor(logging.DEBUG):
+                log_attempt(request, url, service=service, outcome=outcome, number=number,
+                            wait=sent - queued, latency=trio.current_time() - sent,
+                            request_id=request_id)
 
 
 def make_http_client(*, ca_bundle: str | None = None) -> httpx.AsyncClient:
