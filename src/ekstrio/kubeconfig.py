@@ -345,7 +345,9 @@ def reconcile(
     whose cluster is gone are removed, but only for (account, region) pairs the scan completed.
     """
     spec = spec or ExecSpec()
-    doc = copy.deepcopy(dict(validate_document(dict(document) if document else None)))
+    if document is not None and not isinstance(document, Mapping):
+        raise ConfigError("the kubeconfig is not a YAML mapping")
+    doc = copy.deepcopy(validate_document(dict(document) if document else None))
     for section in SECTIONS:
         if doc.get(section) is None:
             doc[section] = []

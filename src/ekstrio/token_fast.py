@@ -228,13 +228,17 @@ def save_cached(path: str | Path, token: str, expires_at: datetime,
     import contextlib
     from pathlib import Path
 
-    from ekstrio.fileio import SECRET_MODE, atomic_write
+    from ekstrio.fileio import FOLDER_MODE, atomic_write
 
     data = json.dumps({"token": token, "expirationTimestamp": format_time(expires_at),
                        "session": session})
     # The cache is an optimisation: a read-only home must not break kubectl.
-    with contextlib.suppress(EkstrioError):
-        atomic_write(Path(path), data.encode(), mode=SECRET_MODE)
+    with contextlib.suppress(EkstrioError, OSError):
+        atomic_write(Path(path), data.encode(), secret=True)  # new folders are 0700
+        # The folder is ekstrio's own: one made 0755 by an earlier release is made private.
+        folder = os.path.dirname(path)
+        if os.stat(folder).st_mode & 0o077:
+            os.chmod(folder, FOLDER_MODE)
 
 
 # --- role credentials --------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ekstrio.fileio import SECRET_MODE, atomic_write
+from ekstrio.fileio import atomic_write
 from ekstrio.model import RoleCredentials, SsoSession, SsoToken
 
 __all__ = [
@@ -199,11 +199,8 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _write_json(path: Path, doc: Mapping[str, Any], *, durable: bool = True) -> None:
-    folder = path.parent
-    if not folder.exists():
-        # A new cache folder is private; an existing one keeps the user's mode.
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    atomic_write(path, json.dumps(doc).encode("utf-8"), mode=SECRET_MODE, durable=durable)
+    # A new cache folder is made 0700 by atomic_write; an existing one keeps the user's mode.
+    atomic_write(path, json.dumps(doc).encode("utf-8"), secret=True, durable=durable)
 
 
 # --- SSO tokens -----------------------------------------------------------------------------

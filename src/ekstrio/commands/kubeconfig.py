@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from cyclopts import Parameter
 
-from ekstrio.errors import EkstrioError, ExitCode, UsageError
+from ekstrio.errors import ConfigError, EkstrioError, ExitCode, UsageError
 from ekstrio.kubeconfig import DEFAULT_CONTEXT_TEMPLATE, ExecSpec, Plan, check_template
 from ekstrio.profiles import DEFAULT_PROFILE_TEMPLATE
 
@@ -127,6 +127,12 @@ def kubeconfig(
 
     def transform(old: str | None) -> str:
         document = kubeconfig_io.load_yaml(old, path) if old is not None else None
+        if document is not None and not isinstance(document, dict):
+            # kubectl: "error loading config file"; a string or a list is no kubeconfig.
+            kind = ("a string" if isinstance(document, str) else
+                    "a list" if isinstance(document, list) else "a scalar")
+            raise ConfigError(f"{path} is not a kubeconfig (its top level is {kind}, not a "
+                              "mapping); it was left untouched")
         plan = reconcile(document or {}, inventory, template=context_template, spec=spec,
                          prune=prune, set_current=set_current)
         plans.append(plan)

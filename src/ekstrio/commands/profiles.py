@@ -80,7 +80,8 @@ def profiles(
         plans.append(plan)
         return plan.text
 
-    result = kubeconfig_io.rewrite(path, transform, dry_run=dry_run)
+    # The AWS CLI takes no lock on its config file: ekstrio's folder flock only, no config.lock.
+    result = kubeconfig_io.rewrite(path, transform, dry_run=dry_run, kubectl=False)
     plan = plans[-1]
     if dry_run and result.diff:
         sys.stdout.write(result.diff)
