@@ -38,6 +38,8 @@ DEFAULT_CONTEXT_TEMPLATE = "{account_name}/{cluster}"
 PLACEHOLDERS = ("account_id", "account_name", "role", "region", "cluster")
 SECTIONS = ("clusters", "users", "contexts")
 _SECTION_BODY = {"clusters": "cluster", "users": "user", "contexts": "context"}
+# The exec keys ekstrio writes; any other key in an owned exec block is kept.
+_EXEC_OWNED = ("apiVersion", "command", "args", "env", "interactiveMode")
 # Characters kept in generated names; anything else (spaces above all) becomes "-" so that a
 # context can be named on a shell command line without quoting.
 _UNSAFE = re.compile(r"[^A-Za-z0-9._/@:+=-]+")
@@ -326,6 +328,21 @@ def _merge_owned(old: Mapping[str, Any], new: dict[str, Any], section: str) -> d
         extra = {k: copy.deepcopy(v) for k, v in old_body.items()
                  if k not in new[body_key] and k not in ("exec", "token", "auth-provider")}
         merged[body_key] = {**new[body_key], **extra}
+        if isinstance(old_body.get("exec"), Mapping) and "exec" in new[body_key]:
+            merged[body_key]["exec"] = _merge_exec(old_body["exec"], new[body_key]["exec"])
+    return merged
+
+
+def _merge_exec(old: Mapping[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """ekstrio's exec block, keeping the keys it does not write.
+
+    kubectl rewrites every exec block it saves with ``env: null`` and ``provideClusterInfo:
+    false``; dropping them would make each kubectl edit look like a change to ekstrio. ``env``
+    is ekstrio's (``AWS_PROFILE`` with ``--exec aws``), but an empty one is kept as written.
+    """
+    merged = {**new, **{k: copy.deepcopy(v) for k, v in old.items() if k not in _EXEC_OWNED}}
+    if "env" not in new and "env" in old and not old["env"]:
+        merged["env"] = copy.deepcopy(old["env"])
     return merged
 
 

@@ -51,8 +51,9 @@ DEFAULT_LOCK_TIMEOUT_S = 10.0
 # What ekstrio writes into the kubectl lock it holds (client-go's own is empty): it tells a
 # lock an ekstrio process left behind (killed) from one kubectl holds.
 LOCK_MARK = b"ekstrio"
-# Test hook: seconds to sleep while holding the lock, after the backup and before the write, so
-# that a test can SIGKILL a writer in the middle of its read-modify-write.
+# Test hook: seconds to sleep while holding the locks, after the backup and before the write, so
+# that a test can SIGKILL a writer in the middle of its read-modify-write; or a path: wait until
+# that file exists (at most a minute), so that a test can run kubectl while ekstrio holds them.
 PAUSE_ENV = "EKSTRIO_TEST_PAUSE_BEFORE_WRITE"
 
 
@@ -257,6 +258,17 @@ def rewrite(
             return _apply(path, transform, same, write=True)
 
 
+def _test_pause(pause: str | None) -> None:
+    if not pause:
+        return
+    try:
+        time.sleep(float(pause))
+    except ValueError:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(pause) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
 def _apply(path: Path, transform: Callable[[str | None], str],
            same: Callable[[str | None, str], bool] | None, *, write: bool) -> WriteResult:
     raw, st = _read(path)
@@ -274,9 +286,7 @@ def _apply(path: Path, transform: Callable[[str | None], str],
         check_writable(resolve(path), st)  # before the backup: a refusal leaves no trace
         backup = path.with_name(path.name + BACKUP_SUFFIX)
         atomic_write(backup, raw, like=st)
-    pause = os.environ.get(PAUSE_ENV)
-    if pause:
-        time.sleep(float(pause))
+    _test_pause(os.environ.get(PAUSE_ENV))
     atomic_write(path, new.encode("utf-8"))
     return WriteResult(path, True, True, diff, backup)
 

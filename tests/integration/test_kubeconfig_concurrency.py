@@ -90,11 +90,14 @@ def test_writer_killed_while_holding_the_lock_leaves_the_old_file(tmp_path: Path
     assert kc.read_bytes() == old
     assert backup.read_bytes() == old
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-    # The lock died with the process: the next writer goes through.
+    # SIGKILL leaves kubectl's lock (as it would kubectl's own); the folder flock died with the
+    # process, and under it the next writer knows the ekstrio-marked lock is stale.
+    assert (tmp_path / "config.lock").read_bytes().startswith(b"ekstrio ")
     done = subprocess.run([EKSTRIO, "kubeconfig", "--from", str(source), "--kubeconfig",
                            str(kc)], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "team0/web" in [c["name"] for c in yaml.safe_load(kc.read_text())["contexts"]]
+    assert not (tmp_path / "config.lock").exists()
 
 
 def test_writers_killed_at_random_moments_leave_old_or_new(tmp_path: Path) -> None:

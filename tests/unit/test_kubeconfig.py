@@ -267,3 +267,37 @@ def test_a_kept_entry_keeps_its_name_when_a_new_cluster_would_take_it() -> None:
     assert names(plan.document) == ["prod/web", "prod/web-2"]
     for section in ("clusters", "users", "contexts"):
         assert len({e["name"] for e in plan.document[section]}) == 2
+
+
+@pytest.mark.parametrize("doc", [[1, 2], "text"])
+def test_reconcile_refuses_a_document_that_is_not_a_mapping(doc: Any) -> None:
+    with pytest.raises(ConfigError, match="not a YAML mapping"):
+        reconcile(doc, inventory(cluster()))
+
+
+def test_what_kubectl_writes_back_is_not_a_change() -> None:
+    # kubectl saves exec blocks with env: null and provideClusterInfo: false, and a user sets a
+    # namespace and the current context with kubectl/kubens: none of it is ekstrio's to undo.
+    inv = inventory(cluster(), cluster(name="api"))
+    doc = copy.deepcopy(reconcile(FOREIGN, inv).document)
+    for user in doc["users"][1:]:
+        user["user"]["exec"].update({"env": None, "provideClusterInfo": False,
+                                     "installHint": "see the wiki"})
+    doc["contexts"][2]["context"]["namespace"] = "team-a"
+    doc["current-context"] = "prod/web"
+    plan = reconcile(doc, inv)
+    assert not plan.changed
+    assert plan.document == doc
+    moved = reconcile(doc, inventory(cluster(endpoint="https://NEW.eks"), cluster(name="api")))
+    assert moved.updated == ("prod/web",)
+    assert moved.document["users"][2]["user"]["exec"]["installHint"] == "see the wiki"
+    assert moved.document["contexts"][2]["context"]["namespace"] == "team-a"
+    assert moved.document["current-context"] == "prod/web"
+
+
+def test_the_exec_env_is_ekstrios() -> None:
+    spec = ExecSpec(kind="aws", command="aws", profile_names={("111122223333", "Admin"): "p"})
+    doc = reconcile({}, inventory(cluster()), spec=spec).document
+    assert doc["users"][0]["user"]["exec"]["env"] == [{"name": "AWS_PROFILE", "value": "p"}]
+    back = reconcile(doc, inventory(cluster())).document  # --exec ekstrio again
+    assert "env" not in back["users"][0]["user"]["exec"]
