@@ -3,7 +3,7 @@
     BENCH_SSO_TOKEN=... python bench/baselines.py {sequential,old,botocore} --endpoint URL \
         --regions r1,r2 [--limit N]
 
-* ``sequential``: one call at a time with a plain httpx client: accounts, then per account its
+* ``sequential``: one call at a time with a plain httpx2 client: accounts, then per account its
   roles, credentials, regions and clusters in turn.
 * ``old``: the old design: a fixed pool of 10 worker threads (one account each at a time) and
   one global 100 ms gap between any two requests.
@@ -53,20 +53,20 @@ class Counter:
             self.retries += retries
 
 
-# ----------------------------------------------------------------------------- httpx baselines
+# ----------------------------------------------------------------------------- httpx2 baselines
 class HttpxScanner:
-    """Sequential and old-design scans: plain sync httpx, botocore's SigV4 signer for EKS."""
+    """Sequential and old-design scans: plain sync httpx2, botocore's SigV4 signer for EKS."""
 
     def __init__(self, endpoint: str, token: str, counter: Counter,
                  pace: Callable[[], None] | None = None) -> None:
-        import httpx
+        import httpx2
 
         self.endpoint = endpoint
         self.token = token
         self.counter = counter
         self.pace = pace or (lambda: None)
         self._local = threading.local()
-        self._httpx = httpx
+        self._httpx = httpx2
 
     @property
     def client(self) -> Any:

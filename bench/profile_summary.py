@@ -19,14 +19,14 @@ _LINE = re.compile(r"^([\s│├└─]*?)(\d+\.\d+) (.+?)  (\S+)")
 
 # (label, pattern matched against "function file") for inclusive times
 INCLUSIVE = (
-    ("httpx AsyncClient.send (whole HTTP exchange)", "AsyncClient.send httpx/"),
-    ("httpcore connection pool (handle_async_request)", "AsyncConnectionPool.handle_async_request"),
-    ("httpcore pool bookkeeping (_assign_requests_to_connections)",
+    ("httpx2 AsyncClient.send (whole HTTP exchange)", "AsyncClient.send httpx2/"),
+    ("httpcore2 connection pool (handle_async_request)", "AsyncConnectionPool.handle_async_request"),
+    ("httpcore2 pool bookkeeping (_assign_requests_to_connections)",
      "AsyncConnectionPool._assign_requests_to_connections"),
     ("h11 (HTTP/1.1 parsing and framing)", " h11/"),
     ("socket send/recv syscalls", "socket.send"),
     ("SigV4 signing (botocore)", "SigV4Auth.add_auth"),
-    ("httpx request building", "AsyncClient.build_request"),
+    ("httpx2 request building", "AsyncClient.build_request"),
     ("JSON parsing of answers", "parse_json_body"),
     ("role-credential cache writes (fsync)", "save_role_credentials"),
     ("ekstrio Transport.call (pacing + retry + HTTP)", "Transport.call"),

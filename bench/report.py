@@ -216,7 +216,7 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         "  as `ekstrio login` leaves it. Cold: a fresh HOME (no role credentials, no account/role",
         "  lists cached). Warm: the same command again in that HOME (role credentials and the",
         "  account/role lists are cached, so the portal is not called).",
-        "- Baselines (`bench/baselines.py`, each its own process): sequential (plain sync httpx, one",
+        "- Baselines (`bench/baselines.py`, each its own process): sequential (plain sync httpx2, one",
         "  call at a time, retrying 429s); the old design (10 worker threads, any two requests at",
         "  least 100 ms apart); botocore `sso`/`eks` clients with `retries={\"mode\": \"standard\"}`",
         "  in a `ThreadPoolExecutor(10)` over accounts, one EKS client per account and region. All",

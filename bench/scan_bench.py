@@ -329,7 +329,7 @@ def bench_baseline(sim: Sim, size: OrgSize, kind: str, workdir: Path, limit: int
                        portal_rps=PORTAL_RPS, eks_rps=EKS_RPS, order=order_roles)
     n = len(sim.org["accounts"])
     scale = n / limit if limit is not None and limit < n else 1.0
-    label = {"sequential": "sequential (httpx)", "old": "old: 10 workers, 100 ms gap",
+    label = {"sequential": "sequential (httpx2)", "old": "old: 10 workers, 100 ms gap",
              "botocore": "botocore, 10 threads"}[kind]
     if result.get("error_count"):
         code = code or 1
@@ -344,7 +344,7 @@ def bench_baseline(sim: Sim, size: OrgSize, kind: str, workdir: Path, limit: int
 def startup_cpu() -> float:
     """CPU seconds of a child that only imports what `ekstrio scan` imports (no I/O)."""
     code = ("import ekstrio.cli, ekstrio.commands.scan, ekstrio.scan, ekstrio.scan_aws, "
-            "ekstrio.auth, ekstrio.output, trio, httpx, stamina, rich.console")
+            "ekstrio.auth, ekstrio.output, trio, httpx2, stamina, rich.console")
     samples = []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(3):

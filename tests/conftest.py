@@ -6,12 +6,19 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
 import stamina
 
-# Shared fixtures: tests/sim_fixtures.py (the local AWS emulator: `sim`, `make_sim`) and
-# tests/auth_fixtures.py (signed-in sessions against the sim).
-pytest_plugins = ["sim_fixtures", "auth_fixtures"]
+# respx 0.23 patches whatever `import httpx` gives it when respx is first imported. The product
+# imports `httpx2` (and never aliases), so the test session makes `httpx` mean httpx2 BEFORE respx
+# loads: pyproject's addopts disable respx's auto-loaded plugin (`-p no:respx`, which would load
+# it before any conftest) and it is loaded here, after the alias. Tests import `httpx2`.
+httpx2.alias_httpx()
+
+# respx.plugin: the `respx_mock` fixture and marker. Shared fixtures: tests/sim_fixtures.py (the
+# local AWS emulator: `sim`, `make_sim`) and tests/auth_fixtures.py (signed-in sessions).
+pytest_plugins = ["respx.plugin", "sim_fixtures", "auth_fixtures"]
 
 
 @pytest.fixture(autouse=True)

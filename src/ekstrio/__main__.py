@@ -1,7 +1,7 @@
 """Console entry point.
 
 ``ekstrio token`` is what kubectl runs before every request, so it must not pay
-for importing cyclopts, rich, httpx or trio: it is routed to a lean parser
+for importing cyclopts, rich, httpx2 or trio: it is routed to a lean parser
 before anything else is imported.
 """
 

@@ -1,7 +1,7 @@
 """The one error tree of ekstrio.
 
 Every error that ekstrio raises on purpose derives from :class:`EkstrioError`;
-foreign errors (httpx, botocore, OSError, yaml) are translated at the module
+foreign errors (httpx2, botocore, OSError, yaml) are translated at the module
 boundary with ``raise ... from exc``. The CLI maps each branch to an exit code::
 
     EkstrioError

@@ -1,6 +1,6 @@
 """Diagnostic logging for every command: ``-v``, ``-vv`` and ``--debug``.
 
-Only ekstrio's own loggers are switched on (httpx and httpcore would print URLs and
+Only ekstrio's own loggers are switched on (httpx2 and httpcore2 would print URLs and
 headers; ekstrio's lines are written to carry no secret). Levels:
 
 - no flag: warnings only, as ``ekstrio: ...``;

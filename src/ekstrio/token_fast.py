@@ -8,7 +8,7 @@ imports only the standard library on the cached path:
   0600 file under ``$XDG_CACHE_HOME/ekstrio/tokens/`` until one minute before it expires;
 * **cold**: role credentials come from the role-credential cache (``ekstrio.aws.token_cache``,
   the AWS CLI's format) or, failing that, from the portal's GetRoleCredentials called with the
-  cached SSO token over ``urllib`` (about 100 ms lighter to import than httpx); the token is
+  cached SSO token over ``urllib`` (about 100 ms lighter to import than httpx2); the token is
   then presigned with botocore (:mod:`ekstrio.aws.eks_token`).
 
 When sign-in is needed it prints ONE line on stderr naming the command to run and exits 3; bad
@@ -268,7 +268,7 @@ def portal_url(sso_region: str, env: Mapping[str, str]) -> str:
 
 
 def _open(request: Any, env: Mapping[str, str]) -> Any:
-    """urllib with HTTP(S)_PROXY / NO_PROXY from the environment (like httpx trust_env) and
+    """urllib with HTTP(S)_PROXY / NO_PROXY from the environment (like httpx2 trust_env) and
     AWS_CA_BUNDLE; the caller closes the response."""
     import ssl
     import urllib.request

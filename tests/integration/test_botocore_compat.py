@@ -68,10 +68,10 @@ def caller_account(bsession: botocore.session.Session, region: str) -> str:
 
 
 async def pkce_sign_in(sim: Any, session: SsoSession) -> tc.CachedToken:
-    import httpx
+    import httpx2
 
     def allow(url: str) -> None:
-        httpx.get(url + "&approve=1", follow_redirects=True, trust_env=False, timeout=30)
+        httpx2.get(url + "&approve=1", follow_redirects=True, trust_env=False, timeout=30)
 
     t = transport()
     try:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import httpx2
 import pytest
 import trio
 
@@ -53,7 +53,7 @@ def fake_browser(monkeypatch: pytest.MonkeyPatch, visit: Callable[[str], None]) 
 def allow_in_browser(url: str) -> None:
     # The sim's sign-in page links "Allow" to the same URL + approve=1; following the
     # redirect lands on ekstrio's loopback server, as a browser would.
-    response = httpx.get(url + "&approve=1", follow_redirects=True, trust_env=False, timeout=30)
+    response = httpx2.get(url + "&approve=1", follow_redirects=True, trust_env=False, timeout=30)
     assert response.status_code == 200, response.text
     assert "Signed in" in response.text
 
@@ -125,7 +125,7 @@ def test_pkce_login_denied_exits_3(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     def deny(url: str) -> None:
-        httpx.get(url + "&deny=1", follow_redirects=True, trust_env=False, timeout=30)
+        httpx2.get(url + "&deny=1", follow_redirects=True, trust_env=False, timeout=30)
 
     fake_browser(monkeypatch, deny)
     assert cli.run(["login"]) == 3

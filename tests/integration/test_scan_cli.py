@@ -244,7 +244,7 @@ def test_verbose_logs_per_account_events_on_stderr_only(
     # UTC timestamp, level, logger; accounts named "name (id)".
     assert all(re.match(r"\d{4}-\d\d-\d\dT[\d:.]+Z INFO +ekstrio\.", line) for line in lines)
     assert all(re.search(r"account \S.* \(\d{12}\): done$", line) for line in done_lines)
-    assert "HTTP Request" not in done.stderr  # no per-request noise from httpx
+    assert "HTTP Request" not in done.stderr  # no per-request noise from httpx2
 
 
 def test_ndjson_into_a_reader_that_stops_early(sim: SimHandle, signed_in: SsoSession) -> None:
@@ -269,7 +269,7 @@ def test_refused_token_is_exit_3_naming_the_session(sim: SimHandle, signed_in: S
     token = token_cache.load_sso_token(signed_in)
     assert token is not None
     admin_status = subprocess.run(
-        [sys.executable, "-c", "import sys, httpx; r = httpx.post(sys.argv[1] + '/logout', "
+        [sys.executable, "-c", "import sys, httpx2; r = httpx2.post(sys.argv[1] + '/logout', "
          "headers={'x-amz-sso_bearer_token': sys.argv[2]}); print(r.status_code)",
          sim.endpoint, token.access_token], capture_output=True, text=True, check=True)
     assert admin_status.stdout.strip() == "200"

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import botocore.session
-import httpx
+import httpx2
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -145,7 +145,7 @@ def test_the_principal_arn_must_be_percent_encoded(sim: SimHandle) -> None:
     req = AWSRequest("GET", url)
     SigV4Auth(Credentials(rc["accessKeyId"], rc["secretAccessKey"], rc["sessionToken"]),
               "eks", region).add_auth(req)
-    resp = httpx.get(url, headers=dict(req.headers))
+    resp = httpx2.get(url, headers=dict(req.headers))
     assert resp.status_code == 404
 
 
@@ -201,12 +201,12 @@ def test_sts_answers_json_when_asked_as_the_authenticator_asks(sim: SimHandle) -
     req = AWSRequest("GET", url, headers={"Accept": "application/json"})
     SigV4Auth(Credentials(rc["accessKeyId"], rc["secretAccessKey"], rc["sessionToken"]),
               "sts", "us-east-1").add_auth(req)
-    resp = httpx.get(url, headers=dict(req.headers))
+    resp = httpx2.get(url, headers=dict(req.headers))
     assert resp.status_code == 200
     assert resp.headers["content-type"] == "application/json"
     result = resp.json()["GetCallerIdentityResponse"]["GetCallerIdentityResult"]
     assert result["Arn"] == role["assumedRoleArn"]
     assert result["Account"] == acct["accountId"]
-    bad = httpx.get(url, headers={"Accept": "application/json"})
+    bad = httpx2.get(url, headers={"Accept": "application/json"})
     assert bad.status_code == 403
     assert bad.json()["Error"]["Code"] == "MissingAuthenticationToken"

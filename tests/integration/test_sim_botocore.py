@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import botocore.session
-import httpx
+import httpx2
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -151,7 +151,7 @@ def test_authorization_code_with_pkce(sim: SimHandle, last: str) -> None:
                        "redirect_uri": redirect_uri, "state": "st-1",
                        "code_challenge_method": "S256", "scopes": "sso:account:access",
                        "code_challenge": challenge})
-    resp = httpx.get(f"{sim.endpoint}/authorize?{query}", follow_redirects=False)
+    resp = httpx2.get(f"{sim.endpoint}/authorize?{query}", follow_redirects=False)
     assert resp.status_code == 302
     location = urlsplit(resp.headers["location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == redirect_uri
@@ -192,7 +192,7 @@ def test_device_flow_pending_slow_down_approve_and_deny(make_sim: Callable[..., 
         oidc.create_token(grantType=DEVICE, deviceCode=dev["deviceCode"], **ids)
     assert error_code(exc) == ("SlowDownException", 400)
     # Opening the verification URL approves the code.
-    page = httpx.get(dev["verificationUriComplete"])
+    page = httpx2.get(dev["verificationUriComplete"])
     assert page.status_code == 200
     tok = oidc.create_token(grantType=DEVICE, deviceCode=dev["deviceCode"], **ids)
     assert tok["accessToken"]
@@ -271,7 +271,7 @@ def test_portal_errors(sim: SimHandle) -> None:
 
 
 def test_unauthorized_body_is_the_observed_one(sim: SimHandle) -> None:
-    resp = httpx.get(f"{sim.endpoint}/assignment/accounts",
+    resp = httpx2.get(f"{sim.endpoint}/assignment/accounts",
                      headers={"x-amz-sso_bearer_token": "nope"})
     assert resp.status_code == 401
     assert resp.headers["x-amzn-errortype"] == "UnauthorizedException"
@@ -282,12 +282,12 @@ def test_unauthorized_body_is_the_observed_one(sim: SimHandle) -> None:
 def test_underscore_bearer_header_survives_the_server(sim: SimHandle) -> None:
     """x-amz-sso_bearer_token has an underscore; hypercorn must hand it to the app intact."""
     token = sim.issue_token()
-    ok = httpx.get(f"{sim.endpoint}/assignment/accounts",
+    ok = httpx2.get(f"{sim.endpoint}/assignment/accounts",
                    headers={"x-amz-sso_bearer_token": token})
     assert ok.status_code == 200
     assert len(ok.json()["accountList"]) == len(sim.org["accounts"])
     # The dashed spelling is a different header: the portal does not accept it.
-    dashed = httpx.get(f"{sim.endpoint}/assignment/accounts",
+    dashed = httpx2.get(f"{sim.endpoint}/assignment/accounts",
                        headers={"x-amz-sso-bearer-token": token})
     assert dashed.status_code == 401
 
@@ -412,7 +412,7 @@ def test_wrong_secret_is_refused(sim: SimHandle) -> None:
 
 
 def test_unsigned_eks_call_is_refused(sim: SimHandle) -> None:
-    resp = httpx.get(f"{sim.endpoint}/clusters")
+    resp = httpx2.get(f"{sim.endpoint}/clusters")
     assert resp.status_code == 403
     assert resp.headers["x-amzn-errortype"].split(":")[0] == "MissingAuthenticationTokenException"
 
@@ -491,13 +491,13 @@ def test_get_caller_identity(sim: SimHandle) -> None:
     req = AWSRequest("GET", f"{sim.endpoint}/?Action=GetCallerIdentity&Version=2011-06-15")
     SigV4Auth(Credentials(creds["accessKeyId"], creds["secretAccessKey"],
                           creds["sessionToken"]), "sts", "eu-west-1").add_auth(req)
-    resp = httpx.get(req.url, headers=dict(req.headers))
+    resp = httpx2.get(req.url, headers=dict(req.headers))
     assert resp.status_code == 200
     assert f"<Account>{acct['accountId']}</Account>" in resp.text
 
 
 def test_sts_errors_are_xml(sim: SimHandle) -> None:
-    resp = httpx.post(f"{sim.endpoint}/", data={"Action": "GetCallerIdentity",
+    resp = httpx2.post(f"{sim.endpoint}/", data={"Action": "GetCallerIdentity",
                                                 "Version": "2011-06-15"})
     assert resp.status_code == 403
     assert resp.text.startswith("<ErrorResponse")

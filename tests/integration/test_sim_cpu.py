@@ -8,7 +8,7 @@ figure is printed, not asserted tightly: the machine is shared and noisy. Run wi
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -29,7 +29,7 @@ def test_cpu_per_request_is_well_under_a_millisecond(capsys: pytest.CaptureFixtu
         acct = next(a for a in sim.org["accounts"]
                     if sim.eks_role(a["accountId"]) and a["clusters"])
         region, clusters = next(iter(acct["clusters"].items()))
-        with httpx.Client(base_url=sim.endpoint) as http:
+        with httpx2.Client(base_url=sim.endpoint) as http:
             rc = http.get("/federation/credentials",
                           params={"account_id": acct["accountId"],
                                   "role_name": sim.eks_role(acct["accountId"])},

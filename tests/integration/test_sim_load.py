@@ -1,4 +1,4 @@
-"""Quotas, faults and concurrency of the sim, over real sockets with trio + httpx."""
+"""Quotas, faults and concurrency of the sim, over real sockets with trio + httpx2."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import botocore.session
-import httpx
+import httpx2
 import pytest
 import trio
 from botocore.auth import SigV4Auth
@@ -23,7 +23,7 @@ TOKEN_HEADER = "x-amz-sso_bearer_token"
 
 def eks_credentials(sim: SimHandle) -> tuple[str, Credentials]:
     acct = next(a for a in sim.org["accounts"] if any(r["eksAccess"] for r in a["roles"]))
-    resp = httpx.get(f"{sim.endpoint}/federation/credentials",
+    resp = httpx2.get(f"{sim.endpoint}/federation/credentials",
                      params={"account_id": acct["accountId"],
                              "role_name": sim.eks_role(acct["accountId"])},
                      headers={TOKEN_HEADER: sim.issue_token()})
@@ -38,11 +38,11 @@ def signed_list(sim: SimHandle, creds: Credentials, region: str) -> tuple[str, d
     return req.url, dict(req.headers)
 
 
-async def burst(requests: list[tuple[str, dict[str, str]]]) -> list[httpx.Response]:
+async def burst(requests: list[tuple[str, dict[str, str]]]) -> list[httpx2.Response]:
     """Send all requests at once (one connection each) and return the responses in order."""
     out: list[Any] = [None] * len(requests)
-    limits = httpx.Limits(max_connections=len(requests) + 10)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+    limits = httpx2.Limits(max_connections=len(requests) + 10)
+    async with httpx2.AsyncClient(limits=limits, timeout=60) as http:
 
         async def one(i: int, url: str, headers: dict[str, str]) -> None:
             out[i] = await http.get(url, headers=headers)
@@ -86,7 +86,7 @@ async def test_eks_quota_is_per_account_and_region(make_sim: Callable[..., SimHa
 async def raw_get(endpoint: str, path: str, headers: dict[str, str]) -> int:
     """One HTTP/1.1 GET on its own TCP connection with plain trio streams; the status code.
 
-    httpx's pool costs ~10 ms of CPU per connection at 500 connections; raw streams keep this
+    httpx2's pool costs ~10 ms of CPU per connection at 500 connections; raw streams keep this
     test about the server.
     """
     parts = urlsplit(endpoint)
@@ -154,8 +154,8 @@ def test_reset_rate_drops_the_connection(make_sim: Callable[..., SimHandle],
                                         server: str) -> None:
     sim = make_sim(reset_rate=1.0, server=server)
     token = sim.issue_token()
-    with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
-        httpx.get(f"{sim.endpoint}/assignment/accounts", headers={TOKEN_HEADER: token})
+    with pytest.raises(httpx2.RemoteProtocolError, match="without sending a response"):
+        httpx2.get(f"{sim.endpoint}/assignment/accounts", headers={TOKEN_HEADER: token})
     sso = botocore.session.Session().create_client(
         "sso", region_name=sim.sso_region, endpoint_url=sim.endpoint,
         config=Config(retries={"total_max_attempts": 1}))
@@ -169,7 +169,7 @@ def test_reset_rate_drops_the_connection(make_sim: Callable[..., SimHandle],
 @pytest.mark.parametrize("server", ["hypercorn", "h11"])
 def test_hang_rate_never_answers(make_sim: Callable[..., SimHandle], server: str) -> None:
     sim = make_sim(hang_rate=1.0, server=server)
-    with pytest.raises(httpx.ReadTimeout):
-        httpx.get(f"{sim.endpoint}/assignment/accounts",
+    with pytest.raises(httpx2.ReadTimeout):
+        httpx2.get(f"{sim.endpoint}/assignment/accounts",
                   headers={TOKEN_HEADER: sim.issue_token()}, timeout=0.5)
     assert sim.stats()["hangs"] == 1

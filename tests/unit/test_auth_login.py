@@ -1,4 +1,4 @@
-"""Sign-in flows against a fake SSO OIDC (httpx.MockTransport) and a real loopback socket."""
+"""Sign-in flows against a fake SSO OIDC (httpx2.MockTransport) and a real loopback socket."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import httpx2
 import pytest
 import trio
 
@@ -41,16 +41,16 @@ class FakeOidc:
         self.authorize_url: str | None = None
         self.logouts: list[str] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
         doc = json.loads(request.content) if request.content else {}
         if path == "/client/register":
             self.registrations.append(doc)
             n = len(self.registrations)
-            return httpx.Response(200, json={"clientId": f"cid-{n}", "clientSecret": f"cs-{n}",
+            return httpx2.Response(200, json={"clientId": f"cid-{n}", "clientSecret": f"cs-{n}",
                                              "clientSecretExpiresAt": FAR})
         if path == "/device_authorization":
-            return httpx.Response(200, json={
+            return httpx2.Response(200, json={
                 "deviceCode": "DEVICE-SECRET", "userCode": "ABCD-EFGH",
                 "verificationUri": "https://device.test",
                 "verificationUriComplete": "https://device.test?user_code=ABCD-EFGH",
@@ -61,19 +61,19 @@ class FakeOidc:
                 answer = self.device_answers.pop(0) if self.device_answers else (
                     "authorization_pending")
                 if answer != "ok":
-                    return httpx.Response(400, json={"error": answer,
+                    return httpx2.Response(400, json={"error": answer,
                                                      "error_description": answer})
-            return httpx.Response(200, json={"accessToken": "ACCESS-SECRET", "expiresIn": 3600,
+            return httpx2.Response(200, json={"accessToken": "ACCESS-SECRET", "expiresIn": 3600,
                                              "refreshToken": "REFRESH-SECRET",
                                              "tokenType": "Bearer"})
         if path == "/logout":
             self.logouts.append(request.headers["x-amz-sso_bearer_token"])
-            return httpx.Response(200)
-        return httpx.Response(404, json={"message": "no route"})
+            return httpx2.Response(200)
+        return httpx2.Response(404, json={"message": "no route"})
 
 
-def make_transport(handler: Callable[[httpx.Request], httpx.Response]) -> Transport:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+def make_transport(handler: Callable[[httpx2.Request], httpx2.Response]) -> Transport:
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
     return Transport(client, limiter=trio.CapacityLimiter(4),
                      rates=RateLimits(default_rate=float("inf")),
                      policy=CallPolicy(call_timeout=30, attempts=2, backoff_initial=0.01),
@@ -203,7 +203,7 @@ def browser_for(fake: FakeOidc, calls: list[tuple[int, str]]) -> Callable[[str],
         query = parse_qs(urlsplit(url).query)
         redirect = query["redirect_uri"][0]
         state = query["state"][0]
-        with httpx.Client() as client:
+        with httpx2.Client() as client:
             for target in (redirect.replace("/oauth/callback", "/favicon.ico"),
                            f"{redirect}?code=FORGED&state=not-{state}",
                            f"{redirect}?code=THE-CODE&state={state}"):
@@ -265,7 +265,7 @@ async def test_pkce_denied_in_browser() -> None:
 
     def deny(url: str) -> None:
         query = parse_qs(urlsplit(url).query)
-        httpx.get(f"{query['redirect_uri'][0]}?error=access_denied&state={query['state'][0]}")
+        httpx2.get(f"{query['redirect_uri'][0]}?error=access_denied&state={query['state'][0]}")
 
     with pytest.raises(AuthError, match="sign-in was denied in the browser"):
         await auth.login_pkce(CORP, make_transport(fake), endpoint=EP, stderr=io.StringIO(),
@@ -318,8 +318,8 @@ async def test_logout_with_expired_token_skips_portal() -> None:
 
 
 async def test_logout_portal_failure_still_removes() -> None:
-    def broken(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(401, json={"message": "Session token not found or invalid",
+    def broken(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(401, json={"message": "Session token not found or invalid",
                                          "__type": "x#UnauthorizedException"})
 
     tc.save_sso_token(CORP, tc.CachedToken("x", datetime.now(UTC) + timedelta(hours=1)))

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
-import httpx
+import httpx2
 import pytest
 import respx
 from wire_fakes import (
@@ -52,7 +52,7 @@ async def transport() -> AsyncIterator[Transport]:
         yield make_transport(client)
 
 
-def assert_signed(request: httpx.Request, region: str = REGION) -> None:
+def assert_signed(request: httpx2.Request, region: str = REGION) -> None:
     authorization = request.headers["Authorization"]
     assert re.match(
         rf"AWS4-HMAC-SHA256 Credential={CREDS.access_key_id}/\d{{8}}/{region}/eks/aws4_request, "
@@ -76,8 +76,8 @@ async def test_list_clusters_pages_with_awkward_tokens(router: respx.MockRouter,
         tokens[2]: {"clusters": ["e000"], "nextToken": None},
     }
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=pages[dict(parse_qsl(request.url.query.decode()))
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json=pages[dict(parse_qsl(request.url.query.decode()))
                                               .get("nextToken")])
 
     route = router.get("/clusters").mock(side_effect=answer)

@@ -47,7 +47,7 @@ def test_levels(verbosity: Verbosity, seen: set[str]) -> None:
     logging.getLogger("ekstrio.scan").info("info")
     logging.getLogger("ekstrio.auth").debug("debug")
     logging.getLogger(logs.HTTP_LOGGER).debug("http")
-    logging.getLogger("httpx").warning("not ours")
+    logging.getLogger("httpx2").warning("not ours")
     lines = stream.getvalue().splitlines()
     assert {line.rsplit(": ", 1)[-1] for line in lines} == seen
     if verbosity.level:

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import httpx2
 import pytest
 import respx
 import trio
@@ -21,7 +21,7 @@ EP = Endpoint("https://oidc.us-east-1.amazonaws.com", "us-east-1", "aws")
 
 
 def make_transport() -> Transport:
-    return Transport(httpx.AsyncClient(), limiter=trio.CapacityLimiter(4),
+    return Transport(httpx2.AsyncClient(), limiter=trio.CapacityLimiter(4),
                      rates=RateLimits(default_rate=float("inf")),
                      policy=CallPolicy(call_timeout=5, attempts=2, backoff_initial=0.01),
                      stats=CallStats())

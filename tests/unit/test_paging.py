@@ -6,7 +6,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 import respx
 from wire_fakes import CREDS, make_transport, respx_client
@@ -28,16 +28,16 @@ async def transport() -> AsyncIterator[Transport]:
         yield make_transport(client)
 
 
-def endless(items: Callable[[int], dict[str, Any]]) -> tuple[Callable[..., httpx.Response],
+def endless(items: Callable[[int], dict[str, Any]]) -> tuple[Callable[..., httpx2.Response],
                                                               list[int]]:
     """A server whose every answer carries a fresh nextToken; counts the requests."""
     count = itertools.count(1)
     calls: list[int] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         n = next(count)
         calls.append(n)
-        return httpx.Response(200, json={**items(n), "nextToken": f"token-{n}"})
+        return httpx2.Response(200, json={**items(n), "nextToken": f"token-{n}"})
 
     return answer, calls
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
-import httpx
+import httpx2
 import pytest
 import respx
 from wire_fakes import aws_error, make_transport, model_errors, respx_client
@@ -44,11 +44,11 @@ async def transport() -> AsyncIterator[Transport]:
         yield make_transport(client)
 
 
-def query(request: httpx.Request) -> list[tuple[str, str]]:
+def query(request: httpx2.Request) -> list[tuple[str, str]]:
     return parse_qsl(request.url.query.decode(), keep_blank_values=True)
 
 
-def assert_portal_headers(request: httpx.Request) -> None:
+def assert_portal_headers(request: httpx2.Request) -> None:
     assert request.headers["x-amz-sso_bearer_token"] == TOKEN
     # The portal API is modelled noAuth: nothing is signed.
     assert "authorization" not in request.headers
@@ -65,9 +65,9 @@ async def test_list_accounts_pages_with_awkward_tokens(router: respx.MockRouter,
         "a+b/c=": {"accountList": [{"accountId": "333333333333"}], "nextToken": None},
     }
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         params = dict(query(request))
-        return httpx.Response(200, json=pages[params.get("next_token")])
+        return httpx2.Response(200, json=pages[params.get("next_token")])
 
     route = router.get("/assignment/accounts").mock(side_effect=answer)
     got = [page async for page in portal.iter_accounts(transport, ENDPOINT, TOKEN)]
@@ -92,9 +92,9 @@ async def test_list_accounts_pages_with_awkward_tokens(router: respx.MockRouter,
 async def test_list_account_roles_collects_all_pages(router: respx.MockRouter,
                                                      transport: Transport) -> None:
     route = router.get("/assignment/roles").mock(side_effect=[
-        httpx.Response(200, json={"roleList": [{"roleName": "Admin", "accountId": "1"}],
+        httpx2.Response(200, json={"roleList": [{"roleName": "Admin", "accountId": "1"}],
                                   "nextToken": "x/y+z="}),
-        httpx.Response(200, json={"roleList": [{"roleName": "ReadOnly"}]}),
+        httpx2.Response(200, json={"roleList": [{"roleName": "ReadOnly"}]}),
     ])
     roles = await portal.list_account_roles(transport, ENDPOINT, TOKEN, "1")
     assert roles == [Role("1", "Admin"), Role("1", "ReadOnly")]

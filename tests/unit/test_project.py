@@ -59,3 +59,40 @@ def test_command_help_is_the_whole_docstring(capsys: pytest.CaptureFixture[str])
     out = " ".join(capsys.readouterr().out.split())
     assert "Exit status" in out
     assert "--preset" in out
+
+
+# --- httpx2, not httpx ----------------------------------------------------------------------
+
+def test_scan_path_imports_httpx2_and_never_httpx() -> None:
+    # A fresh interpreter, without the test session's alias: the product imports httpx2 by its
+    # own name, and neither httpx nor httpcore (not dependencies) is loaded by the scan path.
+    import subprocess
+    import sys
+
+    probe = ("import sys, ekstrio.aws.transport, ekstrio.aws.eks, ekstrio.aws.portal, "
+             "ekstrio.scan_aws, ekstrio.commands.scan, ekstrio.cli; "
+             "ekstrio.aws.transport.make_http_client(); "
+             "print(sorted(m for m in ('httpx', 'httpcore', 'httpx2', 'httpcore2') "
+             "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert done.stdout.strip() == "['httpcore2', 'httpx2']"
+
+
+def test_product_never_aliases_httpx() -> None:
+    # alias_httpx() is the test session's business (so respx patches httpx2); in the product it
+    # would change what `import httpx` means for every other library in the user's process.
+    offenders = [str(path.relative_to(ROOT)) for path in (ROOT / "src").rglob("*.py")
+                 if "alias_httpx" in path.read_text() or re.search(
+                     r"^\s*(import httpx\b(?!2)|from httpx\b(?!2))", path.read_text(), re.M)]
+    assert offenders == []
+
+
+def test_respx_patches_httpx2_in_this_session() -> None:
+    import httpx2
+    import respx
+
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get("https://example.invalid/x").respond(204)
+        assert httpx2.get("https://example.invalid/x").status_code == 204
+    assert route.call_count == 1

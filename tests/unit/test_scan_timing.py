@@ -1,6 +1,6 @@
-"""Time in the real scan stack (AwsScanApi → Transport → httpx), on trio's autojump clock.
+"""Time in the real scan stack (AwsScanApi → Transport → httpx2), on trio's autojump clock.
 
-A fake AWS answers inside httpx (MockTransport, no sockets); sleeps cost nothing and
+A fake AWS answers inside httpx2 (MockTransport, no sockets); sleeps cost nothing and
 times are exact, so timeouts, pacing and deadlines are checked to the preset's values.
 """
 
@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 import trio
 import trio.testing
@@ -32,7 +32,7 @@ SESSION = SsoSession("https://d-1234567890.awsapps.com/start", "us-east-1")
 PORTAL = Endpoint("https://portal.sso.us-east-1.amazonaws.com", "us-east-1", "aws")
 REGIONS = ("eu-west-1", "us-east-1")
 
-Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+Handler = Callable[[httpx2.Request], Awaitable[httpx2.Response]]
 
 
 pytestmark = pytest.mark.usefixtures("live_retries")
@@ -46,19 +46,19 @@ class FakeAws:
     """Accounts 1..n, one role each, ``clusters`` clusters per account-region.
 
     ``hook(kind, account, region, name)`` runs before each answer; it may sleep (a hang)
-    or return an httpx.Response to send instead (a throttle).
+    or return an httpx2.Response to send instead (a throttle).
     """
 
     def __init__(self, accounts: int = 2, clusters: int = 3) -> None:
         self.ids = [f"{i:012d}" for i in range(1, accounts + 1)]
         self.clusters = clusters
-        self.hook: Callable[..., Awaitable[httpx.Response | None]] | None = None
+        self.hook: Callable[..., Awaitable[httpx2.Response | None]] | None = None
         self.sent: dict[tuple[str, str], list[float]] = defaultdict(list)
 
     def names(self, region: str) -> list[str]:
         return [f"{region}-c{k}" for k in range(self.clusters)]
 
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
+    async def __call__(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
         params = dict(request.url.params)
         if path.startswith("/clusters"):
@@ -72,32 +72,32 @@ class FakeAws:
                 if answer is not None:
                     return answer
             if not name:
-                return httpx.Response(200, json={"clusters": self.names(region)})
-            return httpx.Response(200, json={"cluster": {
+                return httpx2.Response(200, json={"clusters": self.names(region)})
+            return httpx2.Response(200, json={"cluster": {
                 "name": name, "arn": f"arn:aws:eks:{region}:{account}:cluster/{name}",
                 "status": "ACTIVE", "version": "1.31", "createdAt": 1700000000}})
         if path == "/assignment/accounts":
-            return httpx.Response(200, json={"accountList": [
+            return httpx2.Response(200, json={"accountList": [
                 {"accountId": a, "accountName": f"acct{a[-1]}", "emailAddress": ""}
                 for a in self.ids]})
         if path == "/assignment/roles":
-            return httpx.Response(200, json={"roleList": [
+            return httpx2.Response(200, json={"roleList": [
                 {"roleName": "AdministratorAccess", "accountId": params["account_id"]}]})
         if path == "/federation/credentials":
-            return httpx.Response(200, json={"roleCredentials": {
+            return httpx2.Response(200, json={"roleCredentials": {
                 "accessKeyId": f"ASIA{params['account_id']}", "secretAccessKey": "s",
                 "sessionToken": "t", "expiration": 4102444800000}})
-        return httpx.Response(404, json={"message": path})
+        return httpx2.Response(404, json={"message": path})
 
 
-def throttle() -> httpx.Response:
-    return httpx.Response(429, headers={"x-amzn-ErrorType": "ThrottlingException"},
+def throttle() -> httpx2.Response:
+    return httpx2.Response(429, headers={"x-amzn-ErrorType": "ThrottlingException"},
                           content=json.dumps({"message": "Rate exceeded"}).encode())
 
 
 async def scan(fake: FakeAws, preset: Preset, **request: Any) -> ScanReport:
     rates, policy = transport_settings(preset)
-    async with httpx.AsyncClient(transport=httpx.MockTransport(fake)) as client:
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(fake)) as client:
         transport = Transport(client, limiter=trio.CapacityLimiter(preset.workers),
                               rates=rates, policy=policy, stats=CallStats())
 
@@ -190,7 +190,7 @@ async def test_a_throttled_scope_slows_down_while_the_others_keep_their_pace(
     throttled = fake.ids[0]
     seen: dict[str, int] = defaultdict(int)
 
-    async def hook(kind: str, account: str, region: str, name: str) -> httpx.Response | None:
+    async def hook(kind: str, account: str, region: str, name: str) -> httpx2.Response | None:
         if account == throttled and region == "eu-west-1" and kind == "describe":
             seen[name] += 1
             if seen[name] == 1:  # every describe is throttled once, then answered

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from urllib.parse import parse_qsl, quote, urlsplit
 
-import httpx
+import httpx2
 import respx
 from wire_fakes import AUTH_HEADER, CREDS, recompute_signature, respx_client
 
@@ -61,7 +61,7 @@ async def test_tampering_breaks_the_recomputed_signature() -> None:
             await client.get("https://eks.us-east-1.amazonaws.com/clusters?nextToken=a%2Fb",
                              auth=SigV4Auth(CREDS, "eks", "us-east-1"))
     sent = route.calls.last.request
-    forged = httpx.Request("GET", "https://eks.us-east-1.amazonaws.com/clusters?nextToken=a%2Fc",
+    forged = httpx2.Request("GET", "https://eks.us-east-1.amazonaws.com/clusters?nextToken=a%2Fc",
                            headers=sent.headers)
     match = AUTH_HEADER.match(sent.headers["Authorization"])
     assert match
@@ -77,7 +77,7 @@ def test_repr_and_no_secret_leak() -> None:
     assert repr(auth) == "SigV4Auth(service='eks', region='eu-west-1')"
 
 
-def server_side_signature(sent: httpx.Request, secret: str, region: str, service: str) -> str:
+def server_side_signature(sent: httpx2.Request, secret: str, region: str, service: str) -> str:
     """SigV4 as the AWS documentation has the server compute it, without botocore:
     the canonical query is rebuilt from the DECODED parameters, each name and
     value URI-encoded (unreserved characters kept) and sorted. If our URL

@@ -249,7 +249,7 @@ def test_remove_session_files(isolated_home: Path) -> None:
 def test_module_imports_only_stdlib_and_light_ekstrio() -> None:
     code = (
         "import sys; import ekstrio.aws.token_cache; "
-        "bad = [m for m in ('httpx', 'trio', 'botocore', 'cyclopts', 'rich', 'yaml') "
+        "bad = [m for m in ('httpx', 'httpx2', 'trio', 'botocore', 'cyclopts', 'rich', 'yaml') "
         "if m in sys.modules]; print(','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -311,7 +311,7 @@ def test_cached_path_imports_only_the_standard_library(isolated_home: Path) -> N
     token_fast.save_cached(path, "k8s-aws-v1.cached", datetime.now(UTC) + timedelta(minutes=10))
     probe = ("import sys; from ekstrio.token_fast import main; code = main(sys.argv[1:]); "
              "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'botocore', 'httpx', "
-             "'trio', 'cyclopts', 'rich', 'yaml', 'urllib3', 'ssl', 'dataclasses', "
+             "'httpx2', 'trio', 'cyclopts', 'rich', 'yaml', 'urllib3', 'ssl', 'dataclasses', "
              "'_strptime', 'pathlib', 'typing', 'inspect', 'logging', 'tempfile'}); "
              "print(heavy, code, file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", probe, *ARGS], env=env, capture_output=True,

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 import certifi
-import httpx
+import httpx2
 import pytest
 import trio
 from wire_fakes import aws_error, make_transport
@@ -30,14 +30,14 @@ from ekstrio.errors import (
 )
 
 ENDPOINT = Endpoint("https://api.test", "us-east-1", "aws")
-Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+Handler = Callable[[httpx2.Request], Awaitable[httpx2.Response]]
 
 
 pytestmark = pytest.mark.usefixtures("live_retries")
 
 
-def client_for(handler: Handler) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+def client_for(handler: Handler) -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
 
 
 def policy(**overrides: float) -> CallPolicy:
@@ -52,10 +52,10 @@ def get(path: str) -> WireRequest:
 
 
 async def test_success_returns_json_and_counts_one_call() -> None:
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         assert request.headers["x-test"] == "1"
         assert request.url.query == b"a=x%2By"
-        return httpx.Response(200, json={"ok": True})
+        return httpx2.Response(200, json={"ok": True})
 
     async with client_for(handler) as client:
         t = make_transport(client, policy=policy())
@@ -70,11 +70,11 @@ async def test_throttled_scope_slows_down_while_another_keeps_its_pace(
 ) -> None:
     calls = {"/a": 0, "/b": 0}
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         calls[request.url.path] += 1
         if request.url.path == "/a" and calls["/a"] == 1:
             return aws_error("TooManyRequestsException", 429)
-        return httpx.Response(200, json={})
+        return httpx2.Response(200, json={})
 
     finished: dict[str, float] = {}
     async with client_for(handler) as client:
@@ -126,7 +126,7 @@ async def test_throttled_scope_recovers_gradually(autojump_clock: trio.testing.M
 async def test_timeout_fires_at_exactly_call_timeout(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         await trio.sleep_forever()
         raise AssertionError("unreachable")
 
@@ -142,7 +142,7 @@ async def test_timeout_fires_at_exactly_call_timeout(
 async def test_each_attempt_has_its_own_timeout_then_backoff(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         await trio.sleep_forever()
         raise AssertionError("unreachable")
 
@@ -159,11 +159,11 @@ async def test_each_attempt_has_its_own_timeout_then_backoff(
 async def test_retry_honours_retry_after(autojump_clock: trio.testing.MockClock) -> None:
     seen: list[tuple[str, float]] = []
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append((request.url.path, trio.current_time()))
         if len(seen) == 1:
             return aws_error("TooManyRequestsException", 429, headers={"Retry-After": "3"})
-        return httpx.Response(200, json={})
+        return httpx2.Response(200, json={})
 
     async with client_for(handler) as client:
         t = make_transport(client, policy=policy(backoff_initial=0.1, backoff_max=0.1))
@@ -192,14 +192,14 @@ async def test_retry_honours_retry_after(autojump_clock: trio.testing.MockClock)
 async def test_server_errors_and_transport_errors_are_retried(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    answers: list[httpx.Response | Exception] = [
+    answers: list[httpx2.Response | Exception] = [
         aws_error("ServiceUnavailableException", 503),
-        httpx.ConnectError("Connection refused"),
-        httpx.RemoteProtocolError("peer closed"),
-        httpx.Response(200, json={"done": 1}),
+        httpx2.ConnectError("Connection refused"),
+        httpx2.RemoteProtocolError("peer closed"),
+        httpx2.Response(200, json={"done": 1}),
     ]
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         answer = answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -215,8 +215,8 @@ async def test_server_errors_and_transport_errors_are_retried(
 
 
 async def test_retries_are_bounded_by_attempts(autojump_clock: trio.testing.MockClock) -> None:
-    async def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("Connection refused")
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("Connection refused")
 
     async with client_for(handler) as client:
         t = make_transport(client, policy=policy(attempts=4, backoff_initial=0.1))
@@ -233,9 +233,9 @@ async def test_retries_are_bounded_by_attempts(autojump_clock: trio.testing.Mock
         (aws_error("UnrecognizedClientException", 403), AccessDeniedError),
     ],
 )
-async def test_final_errors_are_not_retried(answer: httpx.Response, kind: type[Exception],
+async def test_final_errors_are_not_retried(answer: httpx2.Response, kind: type[Exception],
                                             autojump_clock: trio.testing.MockClock) -> None:
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         return answer
 
     async with client_for(handler) as client:
@@ -249,7 +249,7 @@ async def test_final_errors_are_not_retried(answer: httpx.Response, kind: type[E
 async def test_throttle_after_all_attempts_surfaces_as_throttling_error(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         return aws_error("TooManyRequestsException", 429)
 
     async with client_for(handler) as client:
@@ -266,13 +266,13 @@ async def test_capacity_limiter_bounds_requests_in_flight(
     in_flight = 0
     peak = 0
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
         await trio.sleep(1.0)
         in_flight -= 1
-        return httpx.Response(200, json={})
+        return httpx2.Response(200, json={})
 
     async with client_for(handler) as client:
         t = make_transport(client, policy=policy(), in_flight=3)
@@ -287,9 +287,9 @@ async def test_capacity_limiter_bounds_requests_in_flight(
 async def test_rate_wait_does_not_eat_into_the_call_timeout(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         await trio.sleep(1.5)
-        return httpx.Response(200, json={})
+        return httpx2.Response(200, json={})
 
     async with client_for(handler) as client:
         # 1 request/s, burst 1: the 4th request waits 3 s for its token, then
@@ -307,7 +307,7 @@ async def test_rate_wait_does_not_eat_into_the_call_timeout(
 async def test_cancellation_is_not_retried_or_counted(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         await trio.sleep_forever()
         raise AssertionError("unreachable")
 
@@ -364,9 +364,9 @@ async def test_burst_one_spaces_call_starts_exactly_one_over_rate(
 ) -> None:
     starts: dict[str, list[float]] = {"even": [], "burst": []}
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         starts[request.url.path.strip("/")].append(trio.current_time())
-        return httpx.Response(200, json={})
+        return httpx2.Response(200, json={})
 
     async with client_for(handler) as client:
         even = make_transport(client, rates=RateLimits(default_rate=4.0, burst=1.0))
@@ -405,13 +405,13 @@ async def test_scope_in_flight_bounds_each_scope_separately(
     in_flight: dict[str, int] = {"a": 0, "b": 0}
     peak: dict[str, int] = {"a": 0, "b": 0}
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         kind = request.url.path.strip("/")
         in_flight[kind] += 1
         peak[kind] = max(peak[kind], in_flight[kind])
         await trio.sleep(1.0)
         in_flight[kind] -= 1
-        return httpx.Response(200, json={})
+        return httpx2.Response(200, json={})
 
     async with client_for(handler) as client:
         # No rate limit at all: only the per-scope bound holds calls back.
@@ -431,13 +431,13 @@ async def test_a_scope_with_every_slot_hung_does_not_hold_back_another(
 ) -> None:
     sent: dict[str, list[float]] = {"a": [], "b": []}
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         kind = request.url.path.strip("/")
         sent[kind].append(trio.current_time())
         if kind == "a":
             await trio.sleep_forever()
         await trio.sleep(0.05)
-        return httpx.Response(200, json={})
+        return httpx2.Response(200, json={})
 
     done_b: list[float] = []
     async with client_for(handler) as client:
@@ -472,7 +472,7 @@ async def test_a_call_backing_off_does_not_hold_its_scope_slot(
     answered: dict[str, float] = {}
     first = True
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         nonlocal first
         path = request.url.path
         if path == "/flaky" and first:
@@ -480,7 +480,7 @@ async def test_a_call_backing_off_does_not_hold_its_scope_slot(
             return aws_error("ServiceUnavailableException", 503)
         await trio.sleep(0.5)
         answered[path] = trio.current_time()
-        return httpx.Response(200, json={})
+        return httpx2.Response(200, json={})
 
     async with client_for(handler) as client:
         t = make_transport(client, policy=policy(backoff_initial=2.0, backoff_max=2.0),

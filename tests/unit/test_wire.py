@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
+import httpx2
 import pytest
 
 from ekstrio.aws.wire import (
@@ -40,10 +40,10 @@ def test_build_url_encodes_query_values_once_and_strictly() -> None:
     url = build_url("https://eks.eu-west-1.amazonaws.com/", request)
     assert url == ("https://eks.eu-west-1.amazonaws.com/clusters?maxResults=100"
                    "&nextToken=ab%2Fc%2Bd%3D%3D%20%C3%A9%26x")
-    # The value round-trips, and httpx sends the URL as built.
+    # The value round-trips, and httpx2 sends the URL as built.
     assert dict(parse_qsl(urlsplit(url).query)) == {"maxResults": "100",
                                                    "nextToken": "ab/c+d== é&x"}
-    assert str(httpx.Request("GET", url).url) == url
+    assert str(httpx2.Request("GET", url).url) == url
 
 
 def test_build_url_keeps_base_path_and_omits_empty_query() -> None:
@@ -190,21 +190,21 @@ def test_parse_retry_after(headers: dict[str, str], seconds: float | None) -> No
 
 
 def test_retry_after_and_request_id_reach_the_error() -> None:
-    error = parse_error(429, httpx.Headers({"Retry-After": "7", "x-amz-request-id": "r2"}),
+    error = parse_error(429, httpx2.Headers({"Retry-After": "7", "x-amz-request-id": "r2"}),
                         b"", service="sso")
     assert isinstance(error, ThrottlingError)
     assert (error.retry_after, error.request_id, error.code) == (7.0, "r2", "429")
 
 
 def test_is_retryable_matrix() -> None:
-    request = httpx.Request("GET", "https://eks.us-east-1.amazonaws.com/clusters")
+    request = httpx2.Request("GET", "https://eks.us-east-1.amazonaws.com/clusters")
     retryable = [
         ThrottlingError("ThrottlingException", status=429),
         ServerError("ServerException", status=500),
         TransportError("reset"),
         CallTimeoutError("slow"),
-        httpx.ConnectError("refused", request=request),
-        httpx.ReadTimeout("slow", request=request),
+        httpx2.ConnectError("refused", request=request),
+        httpx2.ReadTimeout("slow", request=request),
     ]
     final = [
         AccessDeniedError("AccessDeniedException", status=403),
@@ -220,10 +220,10 @@ def test_is_retryable_matrix() -> None:
 
 
 def test_translate_transport_error() -> None:
-    request = httpx.Request("GET", "https://eks.us-east-1.amazonaws.com/clusters")
-    timeout = translate_transport_error(httpx.ConnectTimeout("timed out", request=request))
+    request = httpx2.Request("GET", "https://eks.us-east-1.amazonaws.com/clusters")
+    timeout = translate_transport_error(httpx2.ConnectTimeout("timed out", request=request))
     assert isinstance(timeout, CallTimeoutError)
-    refused = translate_transport_error(httpx.ConnectError("Connection refused", request=request))
+    refused = translate_transport_error(httpx2.ConnectError("Connection refused", request=request))
     assert type(refused) is TransportError
     assert "ConnectError" in str(refused)
     assert "Connection refused" in str(refused)

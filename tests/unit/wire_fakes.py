@@ -8,7 +8,7 @@ import ssl
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import httpx2
 import trio
 from botocore.auth import SigV4Auth as BotocoreSigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -29,9 +29,9 @@ CREDS = RoleCredentials(
 _SSL = ssl.create_default_context()
 
 
-def respx_client() -> httpx.AsyncClient:
-    """An httpx client for respx-mocked tests."""
-    return httpx.AsyncClient(verify=_SSL)
+def respx_client() -> httpx2.AsyncClient:
+    """An httpx2 client for respx-mocked tests."""
+    return httpx2.AsyncClient(verify=_SSL)
 
 
 # No backoff, one attempt: error-mapping tests see the first answer as it is.
@@ -40,7 +40,7 @@ ONE_SHOT = CallPolicy(call_timeout=30.0, attempts=1, backoff_initial=0.0, backof
 
 
 def make_transport(
-    client: httpx.AsyncClient,
+    client: httpx2.AsyncClient,
     *,
     policy: CallPolicy = ONE_SHOT,
     rates: RateLimits | None = None,
@@ -67,9 +67,9 @@ def model_errors(service: str, operation: str) -> list[tuple[str, int]]:
 
 def aws_error(
     code: str, status: int, message: str = "boom", headers: dict[str, str] | None = None
-) -> httpx.Response:
+) -> httpx2.Response:
     """An error answer shaped like AWS rest-json: x-amzn-ErrorType + JSON body."""
-    return httpx.Response(
+    return httpx2.Response(
         status,
         headers={"x-amzn-ErrorType": f"{code}:http://internal.amazon.com/coral/x/",
                  "x-amzn-RequestId": "req-123", **(headers or {})},
@@ -84,7 +84,7 @@ AUTH_HEADER = re.compile(
 )
 
 
-def recompute_signature(sent: httpx.Request, service: str, region: str) -> str:
+def recompute_signature(sent: httpx2.Request, service: str, region: str) -> str:
     """What botocore signs for the request exactly as it went on the wire: same
     method, raw URL, body, and the values of the headers it claims to sign."""
     match = AUTH_HEADER.match(sent.headers["Authorization"])

@@ -20,7 +20,7 @@ from ekstrio.errors import AwsError
 from ekstrio.model import ClusterInfo, RoleCredentials
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
     from ekstrio.aws.endpoints import Endpoint
     from ekstrio.aws.transport import Transport
@@ -156,7 +156,7 @@ def parse_cluster(doc: Mapping[str, Any], *, fallback_arn: str | None = None) ->
 # -- calls ------------------------------------------------------------------------------------
 
 
-def _auth(creds: RoleCredentials, endpoint: Endpoint) -> httpx.Auth:
+def _auth(creds: RoleCredentials, endpoint: Endpoint) -> httpx2.Auth:
     # Imported here so that importing eks.py (for the pure parsers) does not
     # pull in botocore; only a real call needs the signer.
     from ekstrio.aws.sigv4 import SigV4Auth

@@ -1,10 +1,10 @@
-"""SigV4 signing as an ``httpx.Auth``, done by botocore's own signer.
+"""SigV4 signing as an ``httpx2.Auth``, done by botocore's own signer.
 
-We build a botocore ``AWSRequest`` from the httpx request, let
+We build a botocore ``AWSRequest`` from the httpx2 request, let
 ``botocore.auth.SigV4Auth`` add ``X-Amz-Date``, ``X-Amz-Security-Token`` and
 ``Authorization``, and copy those three headers back. The URL is signed
-exactly as httpx will send it: query values were encoded once by
-``wire.build_url`` and httpx keeps ``%XX`` escapes, so ``/+=`` in a
+exactly as httpx2 will send it: query values were encoded once by
+``wire.build_url`` and httpx2 keeps ``%XX`` escapes, so ``/+=`` in a
 ``nextToken`` cannot make the signature disagree with the wire.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import NamedTuple
 
-import httpx
+import httpx2
 from botocore.auth import SigV4Auth as _BotocoreSigV4Auth
 from botocore.awsrequest import AWSRequest
 
@@ -21,10 +21,10 @@ from ekstrio.model import RoleCredentials
 
 __all__ = ["SigV4Auth"]
 
-# Headers left out of the signature: httpx or a proxy may add, drop or rewrite
+# Headers left out of the signature: httpx2 or a proxy may add, drop or rewrite
 # them on the way (hop-by-hop, compression negotiation, client identity), and
 # a signed header that changes in flight breaks the signature. botocore
-# derives `host` from the URL itself, which is what httpx sends.
+# derives `host` from the URL itself, which is what httpx2 sends.
 _UNSIGNED = frozenset({
     "accept",
     "accept-encoding",
@@ -37,7 +37,7 @@ _UNSIGNED = frozenset({
     "x-amz-security-token",
 })
 
-# The headers botocore's signer adds; copied back onto the httpx request.
+# The headers botocore's signer adds; copied back onto the httpx2 request.
 _ADDED = ("X-Amz-Date", "X-Amz-Security-Token", "Authorization")
 
 
@@ -49,7 +49,7 @@ class _BotocoreCredentials(NamedTuple):
     token: str | None
 
 
-class SigV4Auth(httpx.Auth):
+class SigV4Auth(httpx2.Auth):
     """Sign each request for ``service`` in ``region`` with frozen credentials."""
 
     requires_request_body = True
@@ -62,7 +62,7 @@ class SigV4Auth(httpx.Auth):
     def __repr__(self) -> str:
         return f"SigV4Auth(service={self.service!r}, region={self.region!r})"
 
-    def sign(self, request: httpx.Request) -> None:
+    def sign(self, request: httpx2.Request) -> None:
         """Add the SigV4 headers to ``request`` in place."""
         headers = {
             name: value
@@ -86,6 +86,8 @@ class SigV4Auth(httpx.Auth):
             if value is not None:
                 request.headers[name] = value
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
         self.sign(request)
         yield request

@@ -51,7 +51,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 import stamina
 import trio
 
@@ -249,7 +249,7 @@ class Transport:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: httpx2.AsyncClient,
         *,
         limiter: trio.CapacityLimiter,
         rates: RateLimits,
@@ -301,7 +301,7 @@ class Transport:
         *,
         service: str,
         scope: Hashable,
-        auth: httpx.Auth | None = None,
+        auth: httpx2.Auth | None = None,
     ) -> dict[str, Any]:
         """Send ``request`` to ``endpoint`` and return the answer's JSON object.
 
@@ -345,7 +345,7 @@ class Transport:
         service: str,
         bucket: ScopeBucket,
         slots: trio.Semaphore | None,
-        auth: httpx.Auth | None,
+        auth: httpx2.Auth | None,
         number: int = 1,
     ) -> dict[str, Any]:
         # --debug (ekstrio.http): one line per attempt that went out, whatever its end.
@@ -380,7 +380,7 @@ class Transport:
                         raise CallTimeoutError(
                             f"{service}: no answer within {self.policy.call_timeout:g} s"
                         ) from exc
-                    except httpx.HTTPError as exc:
+                    except httpx2.HTTPError as exc:
                         outcome = type(exc).__name__
                         raise translate_transport_error(exc) from exc
             status = response.status_code
@@ -401,12 +401,12 @@ class Transport:
                             request_id=request_id)
 
 
-def make_http_client(*, ca_bundle: str | None = None) -> httpx.AsyncClient:
+def make_http_client(*, ca_bundle: str | None = None) -> httpx2.AsyncClient:
     """The one HTTP client of a run.
 
     ``trust_env=True`` keeps HTTP(S)_PROXY / NO_PROXY / SSL_CERT_FILE working;
     ``ca_bundle`` (else ``AWS_CA_BUNDLE``) replaces the trusted CAs. There is
-    no httpx timeout: each attempt runs under a trio cancel scope instead.
+    no httpx2 timeout: each attempt runs under a trio cancel scope instead.
     The pool is sized above the scan's in-flight limit so a request never
     waits for a connection while holding a limiter slot.
     """
@@ -417,14 +417,14 @@ def make_http_client(*, ca_bundle: str | None = None) -> httpx.AsyncClient:
             verify = ssl.create_default_context(cafile=cafile)
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"cannot load the CA bundle {cafile!r}: {exc}") from exc
-    return httpx.AsyncClient(
+    return httpx2.AsyncClient(
         http1=True,
         http2=False,
         verify=verify,
         trust_env=True,
-        timeout=httpx.Timeout(None),
+        timeout=httpx2.Timeout(None),
         follow_redirects=False,
-        limits=httpx.Limits(
+        limits=httpx2.Limits(
             max_connections=200, max_keepalive_connections=100, keepalive_expiry=30.0
         ),
         headers={"User-Agent": f"ekstrio/{__version__}"},

@@ -3,7 +3,7 @@
 - :class:`WireRequest`: one HTTP request as plain data, built by the operation
   modules and sent by the transport.
 - :func:`build_url`: URL building with the one query encoding the signer agrees
-  with (``quote(v, safe="-_.~")``; botocore signs the query as given and httpx
+  with (``quote(v, safe="-_.~")``; botocore signs the query as given and httpx2
   keeps ``%XX`` escapes, so a ``nextToken`` with ``/+=`` survives).
 - :func:`parse_error`: an AWS error answer → the right :class:`AwsError` subclass.
 - :func:`is_retryable` / :func:`is_throttle`: the single retry predicate.
@@ -23,7 +23,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import httpx2
 
 from ekstrio.errors import (
     AccessDeniedError,
@@ -131,8 +131,8 @@ def build_url(base_url: str, request: WireRequest) -> str:
     return url
 
 
-def _header(headers: Mapping[str, str] | httpx.Headers, name: str) -> str | None:
-    if isinstance(headers, httpx.Headers):
+def _header(headers: Mapping[str, str] | httpx2.Headers, name: str) -> str | None:
+    if isinstance(headers, httpx2.Headers):
         value: str | None = headers.get(name)
         return value
     lowered = name.lower()
@@ -158,7 +158,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def error_code(status: int, headers: Mapping[str, str] | httpx.Headers, body: bytes) -> str:
+def error_code(status: int, headers: Mapping[str, str] | httpx2.Headers, body: bytes) -> str:
     """The AWS error code, per the SDKs: ``x-amzn-ErrorType``, then the body's
     ``code``/``Code``, then ``__type``, then the HTTP status."""
     header = _header(headers, "x-amzn-ErrorType")
@@ -173,7 +173,7 @@ def error_code(status: int, headers: Mapping[str, str] | httpx.Headers, body: by
 
 
 def parse_retry_after(
-    headers: Mapping[str, str] | httpx.Headers, *, now: datetime | None = None
+    headers: Mapping[str, str] | httpx2.Headers, *, now: datetime | None = None
 ) -> float | None:
     """Seconds the server asks us to wait: ``Retry-After`` (seconds or an HTTP
     date), else ``x-amz-retry-after`` (milliseconds). None when absent or garbled."""
@@ -203,7 +203,7 @@ def parse_retry_after(
 
 def parse_error(
     status: int,
-    headers: Mapping[str, str] | httpx.Headers,
+    headers: Mapping[str, str] | httpx2.Headers,
     body: bytes,
     *,
     service: str,
@@ -278,10 +278,10 @@ def parse_json_body(body: bytes, *, service: str, status: int = 200) -> dict[str
     return value
 
 
-def translate_transport_error(exc: httpx.HTTPError) -> TransportError:
-    """An httpx failure as an ekstrio error (raise it ``from exc``)."""
+def translate_transport_error(exc: httpx2.HTTPError) -> TransportError:
+    """An httpx2 failure as an ekstrio error (raise it ``from exc``)."""
     detail = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx2.TimeoutException):
         return CallTimeoutError(f"HTTP timeout ({type(exc).__name__}): {detail}")
     return TransportError(f"HTTP transport failed ({type(exc).__name__}): {detail}")
 
@@ -299,6 +299,6 @@ def is_retryable(exc: BaseException) -> bool:
         return False
     return isinstance(
         exc,
-        ThrottlingError | ServerError | TransportError | httpx.TransportError
-        | httpx.TimeoutException,
+        ThrottlingError | ServerError | TransportError | httpx2.TransportError
+        | httpx2.TimeoutException,
     )

@@ -80,7 +80,7 @@ class SimApp:
         if response.reset:
             # ASGI cannot reset a socket. Send only an interim "100 Continue" and return:
             # hypercorn then closes the connection with no final response, which every client
-            # sees as a dropped connection (httpx RemoteProtocolError, botocore
+            # sees as a dropped connection (httpx2 RemoteProtocolError, botocore
             # ConnectionClosedError). A truncated body would not do: botocore reads with
             # enforce_content_length=False and would take an empty body for an answer.
             await send({"type": "http.response.start", "status": 100, "headers": []})
