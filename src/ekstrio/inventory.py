@@ -5,13 +5,15 @@ atomically (0600: they name every account a person can reach). Neither holds a s
 role credentials live in the AWS CLI's cache (:mod:`ekstrio.aws.token_cache`).
 
 - ``inventory.json``: the scan's JSON document (docs/output.md); ``ekstrio kubeconfig``
-  and ``ekstrio scan --cached`` read it, ``scan --diff`` compares against it.
+  and ``ekstrio scan --cached`` read it, ``scan --diff`` compares against it. A partial scan
+  is merged into it rather than replacing it (:func:`keep_what_was_known`).
 - ``lists-<sha1>.json``: ListAccounts and ListAccountRoles answers of one SSO session,
   reused for ``ttl`` seconds so a warm scan skips most portal calls.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ekstrio.errors import ConfigError
-from ekstrio.fileio import atomic_write
+from ekstrio.fileio import atomic_write, target_stat
 from ekstrio.model import Account, SsoSession
 from ekstrio.scan_document import ScanDocument, iter_json
 
@@ -46,9 +48,42 @@ def _dump(doc: Mapping[str, Any]) -> Iterator[bytes]:
 
 
 def save_inventory(doc: ScanDocument, path: Path | None = None) -> Path:
+    """Save ``doc``; after a partial scan, merged with what the previous one knew."""
     path = path or inventory_path()
+    if not doc.summary.complete:
+        target_stat(path)  # before reading it: a FIFO would block, and is refused anyway
+        doc = keep_what_was_known(load_previous(path), doc)
     atomic_write(path, _dump(doc.to_json()), mode=0o600)
     return path
+
+
+def keep_what_was_known(previous: ScanDocument | None, new: ScanDocument) -> ScanDocument:
+    """The inventory to save after ``new``: a scan cut short must not erase what is known.
+
+    A complete scan replaces the inventory. After a partial one (Ctrl-C, the deadline, failed
+    accounts or regions), the account/regions it completed are replaced by what it found, and
+    every other previous cluster is kept (a record the new scan also has is taken from the new
+    scan), with those pairs still ``completed`` if the previous scan completed them. Errors and
+    summary are the new scan's. Only for the same organisation: another start URL or partition
+    replaces the inventory.
+    """
+    if previous is None or new.summary.complete:
+        return new
+    if (previous.sso.start_url, previous.partition) != (new.sso.start_url, new.partition):
+        return new
+    done = set(new.completed)
+    found = {(c.account_id, c.region, c.name) for c in new.clusters}
+    kept = [c for c in previous.clusters
+            if (c.account_id, c.region) not in done and (c.account_id, c.region, c.name)
+            not in found]
+    if not kept:
+        return new
+    carried = {(c.account_id, c.region) for c in kept}
+    completed = done | {pair for pair in previous.completed if pair in carried}
+    return dataclasses.replace(
+        new, clusters=tuple(sorted((*new.clusters, *kept),
+                                   key=lambda c: (c.account_id, c.region, c.name))),
+        completed=tuple(sorted(completed)))
 
 
 def load_inventory(path: Path | None = None) -> ScanDocument:

@@ -127,3 +127,71 @@ def test_list_cache_keeps_cluster_count_hints(isolated_home: Path) -> None:
     cached = load_lists(SESSION, now=1001.0)
     assert cached is not None
     assert cached.clusters == {"111122223333/eu-west-1": 120}
+
+
+# --- a partial scan never erases what a complete one knew ------------------------------------
+
+SSO_JSON = {"session": "corp", "start_url": SESSION.start_url, "region": "eu-west-1"}
+ACCOUNTS = ("111122223333", "444455556666")
+REGIONS = ("eu-west-1", "us-east-1")
+
+
+def scan_doc(clusters: list[dict[str, Any]], completed: list[tuple[str, str]], *,
+             complete: bool, errors: list[dict[str, Any]] | None = None,
+             sso: dict[str, Any] | None = None) -> ScanDocument:
+    return ScanDocument.from_json({
+        "schema": "ekstrio.scan/v1", "sso": sso or SSO_JSON, "partition": "aws",
+        "clusters": clusters, "errors": errors or [],
+        "completed": [{"account_id": a, "region": r} for a, r in completed],
+        "summary": {"complete": complete, "clusters": len(clusters)}})
+
+
+def ten_clusters() -> ScanDocument:
+    clusters = [cluster(f"c{i}", region=REGIONS[i % 2], account=ACCOUNTS[i // 5])
+                for i in range(10)]
+    return scan_doc(clusters, [(a, r) for a in ACCOUNTS for r in REGIONS], complete=True)
+
+
+def names(document: ScanDocument) -> list[str]:
+    return sorted(c.name for c in document.clusters)
+
+
+def test_an_interrupted_scan_keeps_the_ten_clusters_it_did_not_reach(isolated_home: Path) -> None:
+    save_inventory(ten_clusters())
+    interrupted = scan_doc([], [], complete=False, errors=[
+        {"account_id": None, "account_name": None, "region": None, "role": None,
+         "stage": "accounts", "code": "Interrupted", "message": "interrupted"}])
+    save_inventory(interrupted)
+    saved = load_inventory()
+    assert names(saved) == [f"c{i}" for i in range(10)]
+    assert [e.code for e in saved.errors] == ["Interrupted"]  # still says it was cut short
+    assert saved.summary.complete is False
+
+
+def test_a_partial_scan_replaces_only_what_it_completed(isolated_home: Path) -> None:
+    save_inventory(ten_clusters())  # c0, c2, c4 in (111122223333, eu-west-1)
+    account, region = ACCOUNTS[0], REGIONS[0]
+    partial = scan_doc(
+        [cluster("c2", region=region, account=account, version="1.31"),
+         cluster("new", region=region, account=account),
+         cluster("c1", region=REGIONS[1], account=account, version="1.31")],
+        [(account, region)], complete=False)
+    save_inventory(partial)
+    saved = load_inventory()
+    # c0 and c4 are gone from the completed pair; c1 comes from the new scan; the rest is kept.
+    assert names(saved) == ["c1", "c2", "c3", "c5", "c6", "c7", "c8", "c9", "new"]
+    versions = {c.name: c.version for c in saved.clusters}
+    assert (versions["c1"], versions["c2"], versions["c3"]) == ("1.31", "1.31", "1.30")
+    assert set(saved.completed) == {(a, r) for a in ACCOUNTS for r in REGIONS}
+
+
+def test_a_complete_scan_or_another_organisation_replaces_the_inventory(
+        isolated_home: Path) -> None:
+    save_inventory(ten_clusters())
+    save_inventory(scan_doc([cluster("only")], [], complete=False,
+                            sso={"session": None, "start_url": "https://other/start",
+                                 "region": "eu-west-1"}))
+    assert names(load_inventory()) == ["only"]
+    save_inventory(ten_clusters())
+    save_inventory(scan_doc([], [], complete=True))
+    assert names(load_inventory()) == []
