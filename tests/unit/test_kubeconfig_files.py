@@ -247,17 +247,20 @@ def as_nobody() -> Iterator[None]:
         os.setegid(0)
 
 
-def shared_folder() -> Path:
-    # pytest's tmp_path is private to root; nobody must be able to reach this one.
+def shared_folder(monkeypatch: pytest.MonkeyPatch) -> Path:
+    # pytest's tmp_path is private to root; nobody must be able to reach this one, and the
+    # XDG folders ekstrio reads at start-up.
     folder = Path(tempfile.mkdtemp(prefix="ekstrio-nobody-"))
     folder.chmod(0o755)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder / ".cache"))
     return folder
 
 
 def test_a_read_only_kube_folder_is_one_line(inv_file: Path, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    home = shared_folder()
+    home = shared_folder(monkeypatch)
     try:
         (home / "inv.json").write_text(inv_file.read_text())
         (home / ".kube").mkdir(mode=0o555)
@@ -277,8 +280,9 @@ def test_a_read_only_kube_folder_is_one_line(inv_file: Path, tmp_path: Path,
 
 
 def test_a_file_this_user_may_not_write_is_refused(inv_file: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    home = shared_folder()
+    home = shared_folder(monkeypatch)
     try:
         (home / "inv.json").write_text(inv_file.read_text())
         os.chown(home, NOBODY, NOBODY)  # nobody could rename over it...
