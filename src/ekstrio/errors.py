@@ -16,7 +16,8 @@ boundary with ``raise ... from exc``. The CLI maps each branch to an exit code::
     │   ├── InvalidRequestError   400 InvalidRequest / InvalidParameter / ClientException
     │   └── OidcError             SSO OIDC {"error": ...} answers (pending, slow_down, ...)
     ├── TransportError        connection refused/reset, TLS, protocol   retryable
-    │   └── CallTimeoutError      one call took longer than its budget  retryable
+    │   ├── CallTimeoutError      one call took longer than its budget  retryable
+    │   └── ResponseTooLargeError an answer past the body cap (MAX_BODY) not retried
     └── FileWriteError        a user's file could not be written safely exit 1
 
 Messages never contain tokens, keys or secrets.
@@ -123,6 +124,11 @@ class TransportError(EkstrioError):
 
 class CallTimeoutError(TransportError):
     """One call took longer than its time budget."""
+
+
+class ResponseTooLargeError(TransportError):
+    """An answer was larger than ekstrio reads (``aws.http_client.MAX_BODY``): a broken or
+    hostile endpoint. Not retried: the same endpoint would send the same again."""
 
 
 class FileWriteError(EkstrioError):

@@ -1,0 +1,133 @@
+"""The run's HTTP client: which transport, which CAs, and how much of an answer is read.
+
+- :func:`make_http_client`: one ``httpx2.AsyncClient`` for a run. Direct connections go
+  through :class:`~ekstrio.aws.lean_http.LeanTransport` (see why there); every URL a proxy
+  variable covers goes through httpx2's own proxy transport (the client's mounts), with the
+  same ``ssl.SSLContext``. ``EKSTRIO_HTTP_TRANSPORT=httpx2`` puts httpx2's own transport
+  under direct connections too (a way out should the lean path misbehave somewhere, and the
+  benchmark's comparison).
+- :func:`read_capped`: a response body, read as a stream and given up on past ``MAX_BODY``.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import ssl
+from collections.abc import Mapping
+
+import httpx2
+from httpx2._utils import get_environment_proxies
+
+from ekstrio import __version__
+from ekstrio.aws.lean_http import LeanTransport
+from ekstrio.errors import ConfigError, ResponseTooLargeError
+
+__all__ = ["MAX_BODY", "TRANSPORT_ENV", "HttpTransportKind", "make_http_client",
+           "read_capped", "ssl_context", "transport_kind"]
+
+# The most of one answer ekstrio reads. The largest real page is far below it: a
+# DescribeCluster with 50 tags of maximum length is under 80 KB, a ListAccounts page of 100
+# accounts under 50 KB (typical pages are 1-10 KB). 1 MiB is over ten times the worst real
+# case, and it bounds what a hostile or broken endpoint (a body that never ends) can cost:
+# at most MAX_BODY per request in flight (64 MiB at the default preset's 64), then the call
+# fails with ResponseTooLargeError instead of the process growing until it is killed.
+MAX_BODY = 1024 * 1024
+
+TRANSPORT_ENV = "EKSTRIO_HTTP_TRANSPORT"
+
+# For httpx2's own transports (the lean one keeps no such limits: the Transport's limiter
+# bounds requests in flight). Sized above every preset's in-flight bound, so a request never
+# waits for a connection while holding a limiter slot.
+_LIMITS = httpx2.Limits(max_connections=300, max_keepalive_connections=256,
+                        keepalive_expiry=30.0)
+
+
+class HttpTransportKind(enum.Enum):
+    """What carries direct (un-proxied) connections."""
+
+    LEAN = "lean"
+    HTTPX2 = "httpx2"
+
+
+def transport_kind(env: Mapping[str, str] | None = None) -> HttpTransportKind:
+    """``EKSTRIO_HTTP_TRANSPORT`` (``lean`` by default, or ``httpx2``)."""
+    value = (os.environ if env is None else env).get(TRANSPORT_ENV, "").strip().lower()
+    if not value:
+        return HttpTransportKind.LEAN
+    try:
+        return HttpTransportKind(value)
+    except ValueError:
+        raise ConfigError(f"{TRANSPORT_ENV}={value!r}: use 'lean' or 'httpx2'") from None
+
+
+def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """The CAs a run trusts: ``ca_bundle`` (the config's), else ``AWS_CA_BUNDLE``, else
+    httpx2's rules (SSL_CERT_FILE, SSL_CERT_DIR, the system store)."""
+    cafile = ca_bundle or os.environ.get("AWS_CA_BUNDLE") or None
+    if cafile:
+        try:
+            return ssl.create_default_context(cafile=cafile)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"cannot load the CA bundle {cafile!r}: {exc}") from exc
+    return httpx2.create_ssl_context(verify=True, trust_env=True)
+
+
+def make_http_client(*, ca_bundle: str | None = None,
+                     transport: HttpTransportKind | None = None) -> httpx2.AsyncClient:
+    """The one HTTP client of a run.
+
+    ``trust_env=True`` keeps HTTP(S)_PROXY / ALL_PROXY / NO_PROXY working (proxied URLs
+    always use httpx2's transport). There is no httpx timeout: each attempt runs under a trio
+    cancel scope instead. ``Accept-Encoding: identity`` as the AWS SDKs send: answers come
+    uncompressed, so the body cap counts what is held in memory and no decompression runs.
+    """
+    context = ssl_context(ca_bundle)
+    kind = transport or transport_kind()
+    lean: LeanTransport | None = None
+    mounts: dict[str, httpx2.AsyncBaseTransport | None] | None = None
+    if kind is HttpTransportKind.LEAN:
+        lean = LeanTransport(context)
+        # Given a transport, httpx2 stops reading the proxy variables itself; so the same
+        # reading of them (httpx2's own function: HTTP(S)_PROXY, ALL_PROXY, NO_PROXY) mounts
+        # httpx2's proxy transport on every URL pattern a proxy covers. A NO_PROXY pattern
+        # maps to None: the default transport, the lean one.
+        mounts = {
+            pattern: None if url is None else httpx2.AsyncHTTPTransport(
+                verify=context, trust_env=True, proxy=url, limits=_LIMITS)
+            for pattern, url in get_environment_proxies().items()
+        }
+    return httpx2.AsyncClient(
+        http1=True,
+        http2=False,
+        verify=context,
+        trust_env=True,
+        timeout=httpx2.Timeout(None),
+        follow_redirects=False,
+        limits=_LIMITS,
+        transport=lean,
+        mounts=mounts,
+        headers={"User-Agent": f"ekstrio/{__version__}", "Accept-Encoding": "identity"},
+    )
+
+
+async def read_capped(response: httpx2.Response, limit: int = MAX_BODY, *,
+                      service: str) -> bytes:
+    """The body of a streamed ``response``, or :class:`ResponseTooLargeError` past ``limit``
+    bytes (checked against Content-Length first, then as the bytes arrive, so at most
+    ``limit`` plus one chunk is ever held). The caller closes the response."""
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ResponseTooLargeError(
+            f"{service}: the answer says it is {int(declared):,} bytes, more than the "
+            f"{limit:,} ekstrio reads; not read")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ResponseTooLargeError(
+                f"{service}: the answer went past {limit:,} bytes, the most ekstrio reads "
+                "(the endpoint may be broken or hostile); stopped reading")
+        parts.append(chunk)
+    return b"".join(parts)

@@ -1,0 +1,292 @@
+"""Both HTTP transports (the lean one and httpx2's own) over real sockets: same tests, same
+answers, same exception types; TLS against a trustme-made CA; the body cap."""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx2
+import pytest
+import trio
+import trustme
+from h11_server import Action, Seen, Server, serve
+
+from ekstrio.aws.http_client import (
+    MAX_BODY,
+    HttpTransportKind,
+    make_http_client,
+    read_capped,
+    transport_kind,
+)
+from ekstrio.aws.lean_http import LeanTransport
+from ekstrio.errors import ConfigError, ResponseTooLargeError
+
+KINDS = list(HttpTransportKind)
+
+
+@pytest.fixture(params=KINDS, ids=[k.value for k in KINDS])
+def kind(request: pytest.FixtureRequest) -> HttpTransportKind:
+    return request.param  # type: ignore[no-any-return]
+
+
+@asynccontextmanager
+async def running(handler: Callable[[Seen], Action], **kwargs: object) -> AsyncIterator[Server]:
+    async with trio.open_nursery() as nursery:
+        server: Server = await nursery.start(lambda task_status: serve(
+            handler, task_status=task_status, **kwargs))  # type: ignore[arg-type]
+        yield server
+        nursery.cancel_scope.cancel()
+
+
+def ok(seen: Seen) -> Action:
+    return Action(body=b'{"path": "%s"}' % seen.target)
+
+
+async def test_round_trip_sends_exactly_what_was_asked_and_keeps_the_connection(
+        kind: HttpTransportKind) -> None:
+    async with running(ok) as server, make_http_client(transport=kind) as client:
+        for n in range(5):
+            response = await client.post(f"{server.url}/p%2Fq?a=x%2By&n={n}",
+                                         content=b'{"k": 1}', headers={"X-Test": "1"})
+            assert response.status_code == 200
+            assert response.json() == {"path": f"/p%2Fq?a=x%2By&n={n}"}
+    assert [s.target for s in server.seen] == [f"/p%2Fq?a=x%2By&n={n}".encode() for n in range(5)]
+    assert {s.body for s in server.seen} == {b'{"k": 1}'}
+    first = server.seen[0].headers
+    assert first[b"x-test"] == b"1"
+    assert first[b"accept-encoding"] == b"identity"
+    assert first[b"user-agent"].startswith(b"ekstrio/")
+    assert first[b"host"] == server.url.split("//")[1].encode()
+    assert server.connections == 1  # keep-alive: five requests, one connection
+
+
+async def test_concurrent_requests_reuse_their_connections(kind: HttpTransportKind) -> None:
+    async with running(ok) as server, make_http_client(transport=kind) as client:
+        async def one(n: int) -> None:
+            assert (await client.get(f"{server.url}/{n}")).status_code == 200
+
+        for _ in range(3):
+            async with trio.open_nursery() as nursery:
+                for n in range(20):
+                    nursery.start_soon(one, n)
+    assert len(server.seen) == 60
+    assert server.connections <= 20
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_connection_closed_by_the_server_while_idle_is_replaced(
+        kind: HttpTransportKind, method: str) -> None:
+    def close_after(seen: Seen) -> Action:
+        return Action(close_after=True)
+
+    async with running(close_after) as server, make_http_client(transport=kind) as client:
+        for _ in range(3):
+            response = await client.request(method, f"{server.url}/x", content=b"{}")
+            assert response.status_code == 200
+            await trio.sleep(0.05)  # the server's close reaches the client's socket
+    assert (len(server.seen), server.connections) == (3, 3)
+
+
+async def test_no_answer_is_a_remote_protocol_error(kind: HttpTransportKind) -> None:
+    async with running(lambda seen: Action(no_answer=True)) as server, \
+            make_http_client(transport=kind) as client:
+        with pytest.raises(httpx2.RemoteProtocolError):
+            await client.post(f"{server.url}/x", content=b"{}")
+    # A request that reached the server on a fresh connection is never sent twice here:
+    # whether to retry is the caller's policy.
+    assert len(server.seen) == 1
+
+
+async def test_refused_connection_is_a_connect_error(kind: HttpTransportKind) -> None:
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = listeners[0].socket.getsockname()[1]
+    await listeners[0].aclose()  # nothing listens there now
+    async with make_http_client(transport=kind) as client:
+        with pytest.raises(httpx2.ConnectError):
+            await client.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_cancelled_exchange_never_returns_its_connection(kind: HttpTransportKind) -> None:
+    def stall_first(seen: Seen) -> Action:
+        return Action(stall=True) if seen.target == b"/stall" else Action()
+
+    async with running(stall_first) as server, make_http_client(transport=kind) as client:
+        with trio.move_on_after(0.2) as scope:
+            response = await client.get(f"{server.url}/stall")
+        assert scope.cancelled_caught
+        response = await client.get(f"{server.url}/next")
+        assert response.status_code == 200
+    assert server.connections == 2
+
+
+# ------------------------------------------------------------------------------------- TLS
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+@asynccontextmanager
+async def tls_server(ca: trustme.CA) -> AsyncIterator[Server]:
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+    async with running(ok, tls=context) as server:
+        yield server
+
+
+@pytest.mark.parametrize("how", ["AWS_CA_BUNDLE", "ca_bundle", "SSL_CERT_FILE"])
+async def test_tls_with_the_configured_ca(kind: HttpTransportKind, ca: trustme.CA,
+                                          ca_file: Path, how: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    if how != "ca_bundle":
+        monkeypatch.setenv(how, str(ca_file))
+    bundle = str(ca_file) if how == "ca_bundle" else None
+    async with tls_server(ca) as server, \
+            make_http_client(ca_bundle=bundle, transport=kind) as client:
+        for _ in range(3):
+            assert (await client.get(f"{server.url}/tls")).json() == {"path": "/tls"}
+    assert server.connections == 1
+
+
+async def test_tls_refuses_a_server_the_ca_rules_do_not_trust(kind: HttpTransportKind,
+                                                              ca: trustme.CA) -> None:
+    async with tls_server(ca) as server, make_http_client(transport=kind) as client:
+        with pytest.raises(httpx2.ConnectError) as caught:
+            await client.get(f"{server.url}/tls")
+    assert server.seen == []
+    if kind is HttpTransportKind.LEAN:  # httpx2's own transport says nothing ('')
+        assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+
+
+# ----------------------------------------------------------------------------------- proxies
+async def test_proxied_urls_go_through_the_proxy_and_no_proxy_is_honoured(
+        kind: HttpTransportKind, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The test server plays the proxy: a proxied http:// request arrives in absolute form.
+    async with running(ok) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        async with make_http_client(transport=kind) as client:
+            response = await client.get("http://aws.example.invalid/x?y=1")
+        assert response.json() == {"path": "http://aws.example.invalid/x?y=1"}
+        monkeypatch.setenv("NO_PROXY", "aws.example.invalid")
+        async with make_http_client(transport=kind) as client:
+            with pytest.raises(httpx2.ConnectError):  # direct, and the name does not resolve
+                await client.get("http://aws.example.invalid/x")
+    assert len(proxy.seen) == 1
+
+
+def test_transport_kind_from_the_environment() -> None:
+    assert transport_kind({}) is HttpTransportKind.LEAN
+    assert transport_kind({"EKSTRIO_HTTP_TRANSPORT": "HTTPX2"}) is HttpTransportKind.HTTPX2
+    with pytest.raises(ConfigError, match="EKSTRIO_HTTP_TRANSPORT='curl': use 'lean' or"):
+        transport_kind({"EKSTRIO_HTTP_TRANSPORT": "curl"})
+
+
+async def test_lean_is_used_for_direct_connections_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with make_http_client(transport=HttpTransportKind.LEAN) as client:
+        assert isinstance(client._transport, LeanTransport)
+    async with make_http_client(transport=HttpTransportKind.HTTPX2) as client:
+        assert not isinstance(client._transport, LeanTransport)
+
+
+# ---------------------------------------------------------------------------------- body cap
+async def read(client: httpx2.AsyncClient, url: str, limit: int = MAX_BODY) -> bytes:
+    request = client.build_request("GET", url)
+    response = await client.send(request, stream=True)
+    try:
+        return await read_capped(response, limit, service="eks")
+    finally:
+        await response.aclose()
+
+
+async def test_an_endless_body_fails_the_call_with_bounded_memory(
+        kind: HttpTransportKind) -> None:
+    def endless(seen: Seen) -> Action:
+        return Action(endless=True) if seen.target == b"/endless" else Action()
+
+    async with running(endless) as server, make_http_client(transport=kind) as client:
+        tracemalloc.start()
+        try:
+            with pytest.raises(ResponseTooLargeError,
+                               match=r"eks: the answer went past 1,048,576 bytes"):
+                await read(client, f"{server.url}/endless")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        # The call held at most the cap plus a chunk or two, never what the server sent.
+        assert peak < 3 * MAX_BODY
+        # The half-read connection is not reused: the next call gets a fresh one.
+        assert await read(client, f"{server.url}/after") == b"{}"
+    assert server.connections == 2
+
+
+async def test_a_declared_length_over_the_cap_is_refused_unread(kind: HttpTransportKind) -> None:
+    big = MAX_BODY + 1
+
+    async with running(lambda seen: Action(content_length=big, body=b"x")) as server, \
+            make_http_client(transport=kind) as client:
+        with pytest.raises(ResponseTooLargeError, match="1,048,577 bytes, more than"):
+            await read(client, f"{server.url}/big")
+
+
+async def test_a_body_at_the_cap_is_read_whole(kind: HttpTransportKind) -> None:
+    body = b"y" * 4096
+    async with running(lambda seen: Action(body=body)) as server, \
+            make_http_client(transport=kind) as client:
+        assert await read(client, f"{server.url}/exact", limit=len(body)) == body
+        with pytest.raises(ResponseTooLargeError):
+            await read(client, f"{server.url}/over", limit=len(body) - 1)
+
+
+# ------------------------------------------------------------------------- lean transport only
+def lean_client(**kwargs: float) -> httpx2.AsyncClient:
+    import ssl
+
+    return httpx2.AsyncClient(transport=LeanTransport(ssl.create_default_context(), **kwargs))
+
+
+@pytest.mark.parametrize(("method", "sent"), [("GET", 2), ("POST", 1)])
+async def test_lean_sends_again_after_a_close_it_could_not_see_only_when_safe(
+        monkeypatch: pytest.MonkeyPatch, method: str, sent: int) -> None:
+    # The server closes after each answer; pretend the idle check missed it (the close
+    # raced the request): an idempotent request goes again on a fresh connection, a POST
+    # that may have reached the server does not.
+    monkeypatch.setattr("ekstrio.aws.lean_http._Connection.readable", lambda self: False)
+    async with running(lambda seen: Action(close_after=True)) as server, lean_client() as client:
+        await client.request(method, f"{server.url}/1", content=b"{}")
+        await trio.sleep(0.05)
+        if method == "GET":
+            assert (await client.get(f"{server.url}/2")).status_code == 200
+        else:
+            with pytest.raises(httpx2.RemoteProtocolError):
+                await client.post(f"{server.url}/2", content=b"{}")
+    assert (len(server.seen), server.connections) == (sent, sent)
+
+
+async def test_lean_closes_connections_idle_past_their_expiry(
+        autojump_clock: trio.testing.MockClock) -> None:
+    async with running(ok) as server, lean_client(keepalive_expiry=5.0) as client:
+        await client.get(f"{server.url}/1")
+        await trio.sleep(1.0)
+        await client.get(f"{server.url}/2")  # reused
+        await trio.sleep(6.0)
+        await client.get(f"{server.url}/3")  # expired: a new connection
+    assert server.connections == 2
+
+
+async def test_lean_keeps_at_most_max_idle_connections() -> None:
+    async with running(ok) as server, lean_client(max_idle=3) as client:
+        async with trio.open_nursery() as nursery:
+            for n in range(8):
+                nursery.start_soon(client.get, f"{server.url}/{n}")
+        assert client._transport.idle_connections() == 3  # type: ignore[attr-defined]
