@@ -290,3 +290,68 @@ async def test_lean_keeps_at_most_max_idle_connections() -> None:
             for n in range(8):
                 nursery.start_soon(client.get, f"{server.url}/{n}")
         assert client._transport.idle_connections() == 3  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------- the body cap, Transport and scan
+def endless_for(prefix: bytes) -> Callable[[Seen], Action]:
+    def handler(seen: Seen) -> Action:
+        return Action(endless=True) if seen.target.startswith(prefix) else Action()
+    return handler
+
+
+async def test_transport_fails_an_endless_answer_once_without_retrying(
+        kind: HttpTransportKind) -> None:
+    from ekstrio.aws.endpoints import Endpoint
+    from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport
+    from ekstrio.aws.wire import WireRequest
+
+    async with running(endless_for(b"/clusters")) as server, \
+            make_http_client(transport=kind) as client:
+        t = Transport(client, limiter=trio.CapacityLimiter(4),
+                      rates=RateLimits(default_rate=float("inf")),
+                      policy=CallPolicy(attempts=5, backoff_initial=0.0, backoff_max=0.0),
+                      stats=CallStats(), max_body=256 * 1024)
+        with pytest.raises(ResponseTooLargeError, match="eks: the answer went past 262,144"):
+            await t.call(Endpoint(server.url, "us-east-1", "aws"), WireRequest("GET", "/clusters"),
+                         service="eks", scope=("eks", "1", "us-east-1"))
+        assert (t.stats.calls, t.stats.retries, t.stats.errors) == (1, 0, 1)
+        # The same Transport goes on working.
+        assert await t.call(Endpoint(server.url, "us-east-1", "aws"), WireRequest("GET", "/x"),
+                            service="eks", scope=("eks", "1", "us-east-1")) == {}
+
+
+async def test_a_scan_reports_endless_answers_as_errors_and_finishes(
+        kind: HttpTransportKind, sim: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from ekstrio.model import SsoSession
+    from ekstrio.scan import ScanRequest, run_scan
+    from ekstrio.scan_aws import open_scan
+    from ekstrio.scan_records import ScanCollector
+    from ekstrio.settings import load_preset
+    from ekstrio.sim.testing import SimHandle
+
+    assert isinstance(sim, SimHandle)
+    monkeypatch.setenv("EKSTRIO_HTTP_TRANSPORT", kind.value)
+    preset = dataclasses.replace(load_preset("aggressive"), workers=8, portal_rps=10_000.0,
+                                 eks_rps=10_000.0, call_timeout=10.0, attempts=3,
+                                 backoff_initial=0.01, backoff_max=0.05)
+    session = SsoSession(sim.start_url, sim.sso_region)
+    token = sim.issue_token()
+
+    async def access_token() -> str:
+        return token
+
+    async with running(endless_for(b"/clusters")) as eks:
+        env = {**sim.env, "AWS_ENDPOINT_URL_EKS": eks.url}
+        async with open_scan(session, preset, access_token=lambda _t: access_token, env=env,
+                             refresh=True, use_list_cache=False) as (api, _):
+            report = await run_scan(ScanRequest(regions=("us-east-1",)), api,
+                                    collector=ScanCollector(stats=api.t.stats))
+    assert report.clusters == ()
+    assert report.errors
+    assert {(e.stage, e.code) for e in report.errors} == {("list_clusters",
+                                                           "ResponseTooLargeError")}
+    assert all("1,048,576 bytes" in e.message for e in report.errors)
+    assert not report.complete
+    assert len(eks.seen) == len(report.errors)  # one call each: not retried

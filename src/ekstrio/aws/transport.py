@@ -45,8 +45,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
-import ssl
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,8 +53,8 @@ import httpx2
 import stamina
 import trio
 
-from ekstrio import __version__
 from ekstrio.aws.endpoints import Endpoint
+from ekstrio.aws.http_client import MAX_BODY, make_http_client, read_capped
 from ekstrio.aws.http_log import http_log, log_attempt
 from ekstrio.aws.wire import (
     WireRequest,
@@ -67,7 +65,7 @@ from ekstrio.aws.wire import (
     parse_json_body,
     translate_transport_error,
 )
-from ekstrio.errors import AwsError, CallTimeoutError, ConfigError, EkstrioError
+from ekstrio.errors import AwsError, CallTimeoutError, EkstrioError, ResponseTooLargeError
 
 __all__ = [
     "CallPolicy",
@@ -255,8 +253,10 @@ class Transport:
         rates: RateLimits,
         policy: CallPolicy,
         stats: CallStats,
+        max_body: int = MAX_BODY,
     ) -> None:
         self.client = client
+        self.max_body = max_body
         self.limiter = limiter
         self.rates = rates
         self.policy = policy
@@ -368,13 +368,8 @@ class Transport:
                     sent = trio.current_time()
                     try:
                         with trio.fail_after(self.policy.call_timeout):
-                            response = await self.client.request(
-                                request.method,
-                                url,
-                                headers=list(request.headers),
-                                content=request.body,
-                                auth=auth,
-                            )
+                            status, headers, body = await self._exchange(request, url,
+                                                                         service, auth)
                     except trio.TooSlowError as exc:
                         outcome = "timeout"
                         raise CallTimeoutError(
@@ -383,49 +378,34 @@ class Transport:
                     except httpx2.HTTPError as exc:
                         outcome = type(exc).__name__
                         raise translate_transport_error(exc) from exc
-            status = response.status_code
+                    except ResponseTooLargeError:
+                        outcome = "too large"
+                        raise
             outcome = f"status={status}"
-            request_id = response.headers.get("x-amzn-requestid")
+            request_id = headers.get("x-amzn-requestid")
             if status >= 300:
-                error = parse_error(status, response.headers, response.content, service=service)
+                error = parse_error(status, headers, body, service=service)
                 outcome = f"status={status} {error.code}"
                 if is_throttle(error):
                     self.stats.throttles += 1
                     bucket.throttled(error.retry_after)
                 raise error
-            return parse_json_body(response.content, service=service, status=status)
+            return parse_json_body(body, service=service, status=status)
         finally:
             if sent is not None and http_log.isEnabledFor(logging.DEBUG):
                 log_attempt(request, url, service=service, outcome=outcome, number=number,
                             wait=sent - queued, latency=trio.current_time() - sent,
                             request_id=request_id)
 
-
-def make_http_client(*, ca_bundle: str | None = None) -> httpx2.AsyncClient:
-    """The one HTTP client of a run.
-
-    ``trust_env=True`` keeps HTTP(S)_PROXY / NO_PROXY / SSL_CERT_FILE working;
-    ``ca_bundle`` (else ``AWS_CA_BUNDLE``) replaces the trusted CAs. There is
-    no httpx2 timeout: each attempt runs under a trio cancel scope instead.
-    The pool is sized above the scan's in-flight limit so a request never
-    waits for a connection while holding a limiter slot.
-    """
-    cafile = ca_bundle or os.environ.get("AWS_CA_BUNDLE") or None
-    verify: ssl.SSLContext | bool = True
-    if cafile:
+    async def _exchange(self, request: WireRequest, url: str, service: str,
+                        auth: httpx2.Auth | None) -> tuple[int, httpx2.Headers, bytes]:
+        # Streamed, so that no answer is read past max_body whatever the transport:
+        # a body that never ends fails this call instead of growing the process.
+        sent = self.client.build_request(request.method, url, headers=list(request.headers),
+                                         content=request.body)
+        response = await self.client.send(sent, auth=auth, stream=True)
         try:
-            verify = ssl.create_default_context(cafile=cafile)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"cannot load the CA bundle {cafile!r}: {exc}") from exc
-    return httpx2.AsyncClient(
-        http1=True,
-        http2=False,
-        verify=verify,
-        trust_env=True,
-        timeout=httpx2.Timeout(None),
-        follow_redirects=False,
-        limits=httpx2.Limits(
-            max_connections=200, max_keepalive_connections=100, keepalive_expiry=30.0
-        ),
-        headers={"User-Agent": f"ekstrio/{__version__}"},
-    )
+            body = await read_capped(response, self.max_body, service=service)
+        finally:
+            await response.aclose()
+        return response.status_code, response.headers, body

@@ -32,6 +32,7 @@ from ekstrio.errors import (
     InvalidRequestError,
     NotFoundError,
     OidcError,
+    ResponseTooLargeError,
     ServerError,
     ThrottlingError,
     TransportError,
@@ -294,8 +295,9 @@ def is_throttle(exc: BaseException) -> bool:
 def is_retryable(exc: BaseException) -> bool:
     """The one retry predicate: throttling, 5xx and transient codes, transport
     failures and per-call timeouts. OIDC answers never are (``slow_down`` and
-    ``authorization_pending`` belong to the polling loop)."""
-    if isinstance(exc, OidcError):
+    ``authorization_pending`` belong to the polling loop), nor an answer past the
+    body cap (the same endpoint would send the same again)."""
+    if isinstance(exc, OidcError | ResponseTooLargeError):
         return False
     return isinstance(
         exc,
