@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import trio
 
@@ -195,6 +195,11 @@ class _Scan:
         # time keep that queue short; a region that is waiting costs nothing.
         self._region_slots = PrioritySlots(request.active_regions or 1_000_000_000)
         self._portal_stage = PrioritySlots(request.portal_accounts or 1_000_000_000)
+        # Region *tasks* are admitted a few at a time too, not only their calls: a warm
+        # 2,000-account scan otherwise starts 34,000 region tasks at once that mostly wait
+        # (about 70 MB of coroutine frames). Twice the active bound keeps the slots fed.
+        self._region_tasks = PrioritySlots(2 * request.active_regions
+                                           if request.active_regions else 1_000_000_000)
 
     # Busiest first: with a bounded frontier (active_regions, portal_accounts) tasks take
     # their turns in start order, and the region with the most clusters (paced per scope,
@@ -248,11 +253,18 @@ class _Scan:
             creds = usable.creds
             state = _AccountState()
             if usable.roles:
+                regions = sorted(self.request.regions,
+                                 key=lambda r: -self._priority(account.account_id, r))
+                # Unfinished from now on, admitted or not: a deadline reports them all.
+                for region in regions:
+                    pending[(account.account_id, region)] = ("list_clusters", usable.roles[0],
+                                                             account.name)
                 async with trio.open_nursery() as nursery:
-                    for region in sorted(self.request.regions,
-                                         key=lambda r: -self._priority(account.account_id, r)):
-                        nursery.start_soon(self.region, account, region, usable.roles, creds,
-                                           state, send.clone())
+                    for region in regions:
+                        await self._region_tasks.acquire(self._priority(account.account_id,
+                                                                        region))
+                        nursery.start_soon(self._admitted_region, account, region,
+                                           usable.roles, creds, state, send.clone())
             if state.suspects:
                 await self.recheck_suspects(account, usable.roles, creds, state, send)
             denied = state.denied
@@ -360,6 +372,12 @@ class _Scan:
         for region in suspects:
             self._disabled(account).add(region)
             await send.send(Skipped(account.account_id, region, "region not enabled"))
+
+    async def _admitted_region(self, *args: Any) -> None:
+        try:
+            await self.region(*args)
+        finally:
+            self._region_tasks.release()
 
     async def region(
         self,

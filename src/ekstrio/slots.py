@@ -38,6 +38,14 @@ class PrioritySlots:
 
     @asynccontextmanager
     async def hold(self, priority: int = 0) -> AsyncIterator[None]:
+        await self.acquire(priority)
+        try:
+            yield
+        finally:
+            self.release()
+
+    async def acquire(self, priority: int = 0) -> None:
+        """Wait for a slot; the caller must :meth:`release` it (or use :meth:`hold`)."""
         waiter = _Waiter((-priority, next(self._arrivals)))
         heapq.heappush(self._heap, waiter)
         try:
@@ -47,15 +55,15 @@ class PrioritySlots:
             await waiter.event.wait()
         except BaseException:
             if waiter.granted:
-                self._release()  # granted while being cancelled: pass the slot on
+                self.release()  # granted while being cancelled: pass the slot on
             else:
                 self._heap.remove(waiter)
                 heapq.heapify(self._heap)
             raise
-        try:
-            yield
-        finally:
-            self._release()
+
+    def release(self) -> None:
+        self._free += 1
+        self._grant()
 
     def _grant(self) -> None:
         while self._free and self._heap:
@@ -63,7 +71,3 @@ class PrioritySlots:
             waiter.granted = True
             self._free -= 1
             waiter.event.set()
-
-    def _release(self) -> None:
-        self._free += 1
-        self._grant()
