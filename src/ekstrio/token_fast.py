@@ -33,6 +33,7 @@ from ekstrio.errors import (
     ConfigError,
     EkstrioError,
     ExitCode,
+    ResponseTooLargeError,
     TransportError,
     UsageError,
 )
@@ -267,6 +268,20 @@ def portal_url(sso_region: str, env: Mapping[str, str]) -> str:
     return service_url("sso", sso_region, env)
 
 
+# The most of one answer read here: the same cap, for the same reasons, as the scan's
+# (aws.http_client.MAX_BODY, not imported: it would pull httpx2 into kubectl's every call).
+MAX_BODY = 1024 * 1024
+
+
+def _read_capped(response: Any) -> bytes:
+    """A urllib answer's body, or ResponseTooLargeError past MAX_BODY (never read further)."""
+    body: bytes = response.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        raise ResponseTooLargeError(f"the answer went past {MAX_BODY:,} bytes, the most "
+                                    "ekstrio reads (the endpoint may be broken or hostile)")
+    return body
+
+
 def _open(request: Any, env: Mapping[str, str]) -> Any:
     """urllib with HTTP(S)_PROXY / NO_PROXY from the environment (like httpx2 trust_env) and
     AWS_CA_BUNDLE; the caller closes the response."""
@@ -345,7 +360,7 @@ def refresh_sso_token(args: TokenArgs, session: SsoSession, env: Mapping[str, st
                                          headers={"Content-Type": "application/json"})
         try:
             with _open(request, env) as response:
-                answer = json.loads(response.read())
+                answer = json.loads(_read_capped(response))
             refreshed = dataclasses.replace(
                 sso, access_token=str(answer["accessToken"]),
                 expires_at=now + timedelta(seconds=int(answer["expiresIn"])),
@@ -404,10 +419,10 @@ def fetch_role_credentials(args: TokenArgs, access_token: str, sso_region: str,
         "User-Agent": "ekstrio-token"})
     try:
         with _open(request, env) as response:
-            body = json.loads(response.read())
+            body = json.loads(_read_capped(response))
     except urllib.error.HTTPError as exc:
         code, message = _error_code({k.lower(): v for k, v in exc.headers.items()},
-                                    exc.read(), exc.code)
+                                    _read_capped(exc), exc.code)
         if exc.code == 401 or code == "UnauthorizedException":
             raise AuthError(f"the SSO sign-in has expired or was revoked; run: "
                             f"{args.login_hint}") from None
