@@ -1,7 +1,8 @@
 """Profile `ekstrio scan` (cold, then warm) against the medium org with pyinstrument.
 
     pip install pyinstrument      # a local tool, not a project dependency
-    python bench/profile_scan.py [--size medium] [--preset default] [--out DIR]
+    python bench/profile_scan.py [--size medium-all] [--preset default] [--out DIR]
+                                 [--transport lean|httpx2] [--warm-only]
 
 Starts the sim as its own process exactly as bench/scan_bench.py does, then runs
 ``python -m pyinstrument -m ekstrio scan ...`` in a fresh signed-in HOME twice and writes
@@ -34,7 +35,9 @@ from scan_bench import (  # noqa: E402
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=list(SIZES), default="medium")
+    parser.add_argument("--size", choices=list(SIZES), default="medium-all")
+    parser.add_argument("--transport", choices=["lean", "httpx2"], default="lean",
+                        help="EKSTRIO_HTTP_TRANSPORT for the profiled scans")
     parser.add_argument("--preset", default="default")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--interval", type=float, default=0.002)
@@ -49,17 +52,21 @@ def main() -> int:
             home = work / "home"
             shutil.rmtree(home, ignore_errors=True)
             env = signed_in_home(sim, home)
+            env["EKSTRIO_HTTP_TRANSPORT"] = args.transport
+            size = SIZES[args.size]
+            regions = () if size.all_regions else ("--regions", ",".join(REGIONS))
             for phase in ("cold", "warm"):
                 time.sleep(2.0)
                 for renderer, ext in (("text", "txt"), ("html", "html")):
                     if renderer == "html" and phase == "warm":
                         continue
-                    target = args.out / f"profile-{args.size}-{args.preset}-{phase}.{ext}"
+                    target = (args.out / f"profile-{args.size}-{args.preset}-{args.transport}-"
+                                         f"{phase}.{ext}")
                     cmd = [PY, "-m", "pyinstrument", "--interval", str(args.interval),
                            "-r", renderer, "-o", str(target),
                            *(["--show-all"] if renderer == "text" else []),
                            "-m", "ekstrio", "scan", "--sso-session", "sim",
-                           "--preset", args.preset, "--regions", ",".join(REGIONS),
+                           "--preset", args.preset, *regions,
                            "--output", "json", "--quiet", "--no-save"]
                     wall, cpu, _rss, code = run_child(cmd, env, work / "scan.json")
                     print(f"{phase} {renderer}: {wall:.1f} s wall, {cpu:.2f} s CPU, exit {code}"

@@ -56,6 +56,9 @@ from ekstrio.sim.testing import admin_call  # noqa: E402
 PY = sys.executable
 # The 17 regions AWS enables by default (the aws partition's EKS regions minus the opt-in ones).
 REGIONS = tuple(r for r in eks_regions("aws") if r not in OPT_IN_REGIONS)
+# Every EKS region of the partition (34): what `ekstrio scan` covers by default. The sim turns
+# each opt-in region off in about half the accounts, as in a real org.
+ALL_REGIONS = tuple(eks_regions("aws"))
 # "50 ms ± 10 ms": the sim adds latency + uniform(0, jitter), so 40 + [0, 20] has mean 50.
 LATENCY_MS, JITTER_MS = 40.0, 20.0
 PORTAL_RPS, EKS_RPS = 20.0, 10.0
@@ -71,6 +74,13 @@ class OrgSize:
     # ekstrio runs with flags over a preset: the levers the analysis talks about
     variants: tuple[tuple[str, ...], ...]
     baseline_limit: dict[str, int | None]  # accounts scanned by each baseline (None: all)
+    all_regions: bool = False  # every EKS region, scanned without --regions (the default scan)
+    # ekstrio runs with environment variables over the default preset: (label, {name: value})
+    env_variants: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return ALL_REGIONS if self.all_regions else REGIONS
 
 
 SIZES = {
@@ -82,12 +92,21 @@ SIZES = {
     "large": OrgSize("large", 2000, 5000, ("default",),
                      (("default", "--workers", "16"),),
                      {"sequential": 20, "old": 20, "botocore": 100}),
+    # The default scan (every EKS region of the partition), as a new user runs it; and the
+    # same with httpx2's own transport under the client instead of the lean one, side by side.
+    "medium-all": OrgSize("medium-all", 100, 250, ("default",), (), {}, all_regions=True,
+                          env_variants=(("httpx2 transport",
+                                         (("EKSTRIO_HTTP_TRANSPORT", "httpx2"),)),
+                                        )),
+    "large-all": OrgSize("large-all", 2000, 5000, ("default",), (), {}, all_regions=True),
 }
 QUICK = {
     "medium": OrgSize("medium", 100, 250, ("default",), (),
                       {"sequential": 10, "old": 10, "botocore": 20}),
     "large": OrgSize("large", 2000, 5000, ("default",), (),
                      {"sequential": 5, "old": 5, "botocore": 20}),
+    "medium-all": SIZES["medium-all"],
+    "large-all": SIZES["large-all"],
 }
 
 
@@ -125,6 +144,11 @@ class Run:
     @property
     def cpu_ms_per_call(self) -> float:
         return 1000 * self.cpu_s / max(1, self.calls)
+
+    @property
+    def cpu_per_wall(self) -> float:
+        """Client CPU ÷ wall: near 1 (or 2 on 2 cores) = the client's CPU is the limit."""
+        return self.cpu_s / max(1e-9, self.wall_s)
 
     @property
     def all_found(self) -> bool:
@@ -185,7 +209,7 @@ class Sim:
         self.dump = workdir / f"org-{size.name}.json"
         cmd = [PY, "-m", "ekstrio", "sim", "serve", "--port", "0", "--seed", str(SEED),
                "--accounts", str(size.accounts), "--clusters", str(size.clusters),
-               "--regions", ",".join(REGIONS), "--latency-ms", str(LATENCY_MS),
+               "--regions", ",".join(size.regions), "--latency-ms", str(LATENCY_MS),
                "--jitter-ms", str(JITTER_MS), "--portal-rps", str(PORTAL_RPS),
                "--eks-rps", str(EKS_RPS), "--dump-org", str(self.dump)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True,
@@ -280,14 +304,18 @@ def cooldown() -> None:
 
 # ---------------------------------------------------------------------------------- runs
 def bench_ekstrio(sim: Sim, size: OrgSize, preset: str, workdir: Path, bound: Bound,
-                  warm_bound: Bound, extra: tuple[str, ...] = ()) -> list[Run]:
-    label = " ".join((preset, *extra))
-    home = workdir / f"home-{size.name}-{preset}-{len(extra)}"
+                  warm_bound: Bound, extra: tuple[str, ...] = (),
+                  env_label: str = "", env_extra: tuple[tuple[str, str], ...] = ()) -> list[Run]:
+    label = " ".join((preset, *extra, *([env_label] if env_label else [])))
+    home = workdir / f"home-{size.name}-{preset}-{len(extra)}-{len(env_extra)}"
     shutil.rmtree(home, ignore_errors=True)
     env = signed_in_home(sim, home)
+    env.update(env_extra)
+    # All regions: no --regions at all, exactly the scan a new user runs.
+    regions = () if size.all_regions else ("--regions", ",".join(REGIONS))
     cmd = [PY, "-m", "ekstrio", "scan", "--sso-session", "sim", "--preset", preset,
-           "--regions", ",".join(REGIONS), "--output", "json", "--quiet", "--no-save", *extra]
-    truth = ground_truth(sim.org, REGIONS)
+           *regions, "--output", "json", "--quiet", "--no-save", *extra]
+    truth = ground_truth(sim.org, size.regions)
     runs = []
     for phase, b in (("cold", bound), ("warm", warm_bound)):
         cooldown()
@@ -300,13 +328,13 @@ def bench_ekstrio(sim: Sim, size: OrgSize, preset: str, workdir: Path, bound: Bo
         found = {(c["account_id"], c["region"], c["name"]) for c in doc.get("clusters", [])}
         errors = [f"{e.get('account_id')} {e.get('region')} {e.get('stage')} {e.get('code')}"
                   for e in doc.get("errors", [])]
-        run = Run(size.name, f"ekstrio {label} {phase}", wall, bound.seconds, calls, throttled,
+        run = Run(size.name, f"ekstrio {label} {phase}", wall, b.seconds, calls, throttled,
                   int(summary.get("retries", -1)), cpu, rss, len(found & truth), len(truth),
                   len(truth - found), code, sim_cpu, summary_calls=summary.get("api_calls"),
                   summary_throttles=summary.get("throttles"), errors=errors[:5],
                   child=dict(LAST_CHILD))
         runs.append(run)
-        print_run(run, b if phase == "warm" else None)
+        print_run(run)
     return runs
 
 
@@ -354,24 +382,24 @@ def startup_cpu() -> float:
 
 
 # ---------------------------------------------------------------------------------- output
-HEADER = (f"{'org':<7} {'run':<34} {'wall s':>8} {'bound s':>7} {'ratio':>6} {'calls':>6} "
-          f"{'retry':>5} {'429s':>5} {'CPU s':>6} {'ms/call':>7} {'RSS MB':>6} {'found':>11}")
+HEADER = (f"{'org':<10} {'run':<42} {'wall s':>8} {'bound s':>7} {'ratio':>6} {'calls':>6} "
+          f"{'retry':>5} {'429s':>5} {'CPU s':>6} {'ms/call':>7} {'CPU/wall':>8} {'RSS MB':>6} "
+          f"{'found':>11}")
 
 
 def row(run: Run) -> str:
     wall = f"{run.wall_full_s:.1f}" + ("*" if run.scale != 1.0 else "")
     found = f"{run.found}/{run.expected}" + ("" if run.all_found else " !")
-    return (f"{run.org:<7} {run.name:<34} {wall:>8} {run.bound_s:>7.1f} {run.ratio:>6.2f} "
+    return (f"{run.org:<10} {run.name:<42} {wall:>8} {run.bound_s:>7.1f} {run.ratio:>6.2f} "
             f"{run.calls:>6} {run.retries:>5} {run.throttled:>5} {run.cpu_s:>6.2f} "
-            f"{run.cpu_ms_per_call:>7.2f} {run.rss_mb:>6.0f} {found:>11}")
+            f"{run.cpu_ms_per_call:>7.2f} {run.cpu_per_wall:>8.2f} {run.rss_mb:>6.0f} "
+            f"{found:>11}")
 
 
-def print_run(run: Run, warm_bound: Bound | None = None) -> None:
+def print_run(run: Run) -> None:
     line = row(run)
     if run.scale != 1.0:
         line += f"   (* {run.wall_s:.1f} s for the first {run.limit} accounts, scaled)"
-    if warm_bound is not None:
-        line += f"   (warm bound {warm_bound.seconds:.1f} s)"
     line += (f"   [sim CPU {run.sim_cpu_s:.1f} s, load {run.child.get('load_before', 0):.1f}"
              f"->{run.child.get('load_after', 0):.1f}]")
     print(line, flush=True)
@@ -381,14 +409,14 @@ def print_run(run: Run, warm_bound: Bound | None = None) -> None:
 
 def bench_size(size: OrgSize, workdir: Path, skip_baselines: bool) -> dict[str, Any]:
     print(f"\n== {size.name}: {size.accounts} accounts, {size.clusters} clusters, "
-          f"{len(REGIONS)} regions, {LATENCY_MS + JITTER_MS / 2:g} ms mean latency, portal "
+          f"{len(size.regions)} regions, {LATENCY_MS + JITTER_MS / 2:g} ms mean latency, portal "
           f"{PORTAL_RPS:g} rps, EKS {EKS_RPS:g} rps per account+region", flush=True)
     started = time.perf_counter()
     sim = Sim(size, workdir)
     print(f"sim ready in {time.perf_counter() - started:.1f} s at {sim.endpoint}", flush=True)
     try:
         mean_latency = (LATENCY_MS + JITTER_MS / 2) / 1000
-        kwargs: dict[str, Any] = dict(regions=REGIONS, latency_s=mean_latency,
+        kwargs: dict[str, Any] = dict(regions=size.regions, latency_s=mean_latency,
                                       portal_rps=PORTAL_RPS, eks_rps=EKS_RPS, order=order_roles)
         bound = lower_bound(sim.org, **kwargs)
         warm = lower_bound(sim.org, warm=True, **kwargs)
@@ -404,11 +432,15 @@ def bench_size(size: OrgSize, workdir: Path, skip_baselines: bool) -> dict[str, 
             runs += bench_ekstrio(sim, size, preset, workdir, bound, warm)
         for preset, *flags in size.variants:
             runs += bench_ekstrio(sim, size, preset, workdir, bound, warm, tuple(flags))
+        for env_label, env_extra in size.env_variants:
+            runs += bench_ekstrio(sim, size, "default", workdir, bound, warm,
+                                  env_label=env_label, env_extra=env_extra)
         if not skip_baselines:
             for kind, limit in size.baseline_limit.items():
                 runs.append(bench_baseline(sim, size, kind, workdir, limit))
     finally:
         sim.stop()
+    print("\n".join(target_lines(runs)), flush=True)
     return {
         "size": asdict(size),
         "org_summary": sim.org["summary"],
@@ -421,7 +453,26 @@ def bench_size(size: OrgSize, workdir: Path, skip_baselines: bool) -> dict[str, 
                   "cpu_ms_per_call": r.cpu_ms_per_call, "all_found": r.all_found}
                  for r in runs],
         "table": [row(r) for r in runs],
+        "targets": target_lines(runs),
     }
+
+
+def target_lines(runs: list[Run]) -> list[str]:
+    """The issue's targets for the runs of one org, ratios side by side (same run, same load)."""
+    out = []
+    by_name = {r.name: r for r in runs}
+    for r in runs:
+        if r.name.startswith("ekstrio"):
+            out.append(f"  {r.name}: {r.cpu_ms_per_call:.2f} ms client CPU per call (≤ 0.5), "
+                       f"CPU/wall {r.cpu_per_wall:.2f}, {r.ratio:.2f} × its bound "
+                       f"({'≤ 1.25' if r.name.endswith('cold') else '≤ 1.5'} for the default "
+                       f"preset on all regions), peak RSS {r.rss_mb:.0f} MB, "
+                       f"{r.missing} clusters lost")
+    for name, r in by_name.items():
+        if name.endswith(" cold") and (w := by_name.get(name[:-5] + " warm")):
+            out.append(f"  {name[:-5]}: warm / cold = {w.wall_s:.1f} / {r.wall_s:.1f} s = "
+                       f"{w.wall_s / r.wall_s:.2f} (large: ≤ 0.3)")
+    return out
 
 
 def _roles_hist(org: dict[str, Any]) -> dict[str, int]:
@@ -460,7 +511,8 @@ def _git_head() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=["medium", "large", "all"], default="all")
+    parser.add_argument("--size", default="all",
+                        help="an org, or all of them; several with commas")
     parser.add_argument("--quick", action="store_true",
                         help="default preset only, baselines on a few accounts (a smoke run)")
     parser.add_argument("--no-baselines", action="store_true")
@@ -471,7 +523,7 @@ def main() -> int:
     parser.add_argument("--no-docs", action="store_true",
                         help="do not rewrite docs/benchmarks.md")
     args = parser.parse_args()
-    sizes = ["medium", "large"] if args.size == "all" else [args.size]
+    sizes = list(SIZES) if args.size == "all" else args.size.split(",")
     table = QUICK if args.quick else SIZES
     results_dir = HERE / "results"
     results_dir.mkdir(exist_ok=True)
