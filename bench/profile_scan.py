@@ -42,6 +42,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--interval", type=float, default=0.002)
     parser.add_argument("--rev", default="HEAD", help="commit to profile (a snapshot)")
+    parser.add_argument("--html", action="store_true", help="also an html profile of a cold run")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ekstrio-prof-") as tmp:
@@ -57,7 +58,8 @@ def main() -> int:
             regions = () if size.all_regions else ("--regions", ",".join(REGIONS))
             for phase in ("cold", "warm"):
                 time.sleep(2.0)
-                for renderer, ext in (("text", "txt"), ("html", "html")):
+                renderers = (("text", "txt"), ("html", "html")) if args.html else (("text", "txt"),)
+                for renderer, ext in renderers:
                     if renderer == "html" and phase == "warm":
                         continue
                     target = (args.out / f"profile-{args.size}-{args.preset}-{args.transport}-"
@@ -71,7 +73,7 @@ def main() -> int:
                     wall, cpu, _rss, code = run_child(cmd, env, work / "scan.json")
                     print(f"{phase} {renderer}: {wall:.1f} s wall, {cpu:.2f} s CPU, exit {code}"
                           f" -> {target}", flush=True)
-                    if renderer == "text" and phase == "cold":
+                    if renderer == "text" and phase == "cold" and args.html:
                         # the html pass would be a warm run; reset to cold for it
                         shutil.rmtree(home / ".aws" / "cli", ignore_errors=True)
                         shutil.rmtree(home / ".cache", ignore_errors=True)
