@@ -25,7 +25,7 @@ INCLUSIVE = (
      "AsyncConnectionPool._assign_requests_to_connections"),
     ("h11 (HTTP/1.1 parsing and framing)", " h11/"),
     ("socket send/recv syscalls", "socket.send"),
-    ("SigV4 signing (botocore)", "SigV4Auth.add_auth"),
+    ("SigV4 signing (the httpx2.Auth adapter)", "SigV4Auth.sign"),
     ("httpx2 request building", "AsyncClient.build_request"),
     ("JSON parsing of answers", "parse_json_body"),
     ("role-credential cache writes (fsync)", "save_role_credentials"),

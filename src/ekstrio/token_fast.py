@@ -9,7 +9,7 @@ imports only the standard library on the cached path:
 * **cold**: role credentials come from the role-credential cache (``ekstrio.aws.token_cache``,
   the AWS CLI's format) or, failing that, from the portal's GetRoleCredentials called with the
   cached SSO token over ``urllib`` (about 100 ms lighter to import than httpx2); the token is
-  then presigned with botocore (:mod:`ekstrio.aws.eks_token`).
+  then presigned by the pure SigV4 signer (:mod:`ekstrio.aws.eks_token`).
 
 When sign-in is needed it prints ONE line on stderr naming the command to run and exits 3; bad
 arguments print one line and exit 2. Tokens never appear on stderr.

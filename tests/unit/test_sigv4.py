@@ -10,7 +10,7 @@ import httpx2
 import respx
 from wire_fakes import AUTH_HEADER, CREDS, recompute_signature, respx_client
 
-from ekstrio.aws.sigv4 import SigV4Auth
+from ekstrio.aws.sigv4_auth import SigV4Auth
 from ekstrio.aws.wire import WireRequest, build_url
 
 

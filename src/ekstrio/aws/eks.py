@@ -159,7 +159,7 @@ def parse_cluster(doc: Mapping[str, Any], *, fallback_arn: str | None = None) ->
 def _auth(creds: RoleCredentials, endpoint: Endpoint) -> httpx2.Auth:
     # Imported here so that importing eks.py (for the pure parsers) does not
     # pull in botocore; only a real call needs the signer.
-    from ekstrio.aws.sigv4 import SigV4Auth
+    from ekstrio.aws.sigv4_auth import SigV4Auth
 
     return SigV4Auth(creds, SERVICE, endpoint.signing_region)
 

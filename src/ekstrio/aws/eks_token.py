@@ -13,27 +13,24 @@ never carry ``AWS_ENDPOINT_URL_STS``, because EKS refuses hosts that are not STS
 that verify tokens against the local emulator pass ``sts_url`` explicitly (``ekstrio token``
 reads it from ``EKSTRIO_STS_ENDPOINT_FOR_TOKENS``).
 
-The signing is written out with hmac/hashlib rather than calling botocore, whose import alone
-costs about 100 ms of every cold ``ekstrio token``; the tests require the URL to be identical to
-botocore's ``SigV4QueryAuth`` output for the same credentials and time.
+The signing is :mod:`ekstrio.aws.sigv4`, the same pure, standard-library signer the scan uses,
+rather than botocore, whose import alone costs about 100 ms of every cold ``ekstrio token``; the
+tests require the URL to be identical to botocore's ``SigV4QueryAuth`` output for the same
+credentials and time.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from ekstrio.aws.sigv4 import SigningIdentity
+from ekstrio.aws.sigv4 import presigned_url as sigv4_presigned_url
+
 if TYPE_CHECKING:
     from ekstrio.model import RoleCredentials
-
-def _q(value: str, safe: str = "-_.~") -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe=safe)
 
 
 TOKEN_PREFIX = "k8s-aws-v1."  # noqa: S105 (a format prefix, not a secret)
@@ -87,50 +84,23 @@ def amz_date(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _hmac(key: bytes, text: str) -> bytes:
-    return hmac.new(key, text.encode(), hashlib.sha256).digest()
-
-
 def presigned_url(
     creds: RoleCredentials, cluster_id: str, region: str, *, timestamp: str,
     endpoint_url: str | None = None,
 ) -> str:
     """The URL ``SigV4QueryAuth(creds, "sts", region, expires=60)`` produces, byte for byte.
 
-    Written with hmac/hashlib because importing botocore costs kubectl ~100 ms on every cold
-    token; the unit tests pin it to botocore's own output for the same credentials and time.
-    ``timestamp`` is X-Amz-Date (``YYYYMMDDTHHMMSSZ``).
+    Signed by :mod:`ekstrio.aws.sigv4`, the scan's signer, which imports only the standard
+    library (botocore's import alone would cost kubectl ~100 ms on every cold token); the unit
+    tests pin it to botocore's own output for the same credentials and time. ``timestamp`` is
+    X-Amz-Date (``YYYYMMDDTHHMMSSZ``).
     """
     base = (endpoint_url or sts_url(region)).rstrip("/")
-    scheme, _, rest = base.partition("://")
-    netloc, slash, path = rest.partition("/")
-    path = slash + path if slash else "/"
-    host = netloc.lower()
-    # botocore signs the host without a default port (RFC 7230 Host header rules).
-    default_port = {"https": ":443", "http": ":80"}.get(scheme)
-    if default_port and host.endswith(default_port):
-        host = host[: -len(default_port)]
-    scope = f"{timestamp[:8]}/{region}/sts/aws4_request"
-    auth = [("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
-            ("X-Amz-Credential", f"{creds.access_key_id}/{scope}"),
-            ("X-Amz-Date", timestamp), ("X-Amz-Expires", str(PRESIGN_SECONDS)),
-            ("X-Amz-SignedHeaders", "host;x-k8s-aws-id")]
-    if creds.session_token:
-        auth.append(("X-Amz-Security-Token", creds.session_token))
-    params = [("Action", "GetCallerIdentity"), ("Version", "2011-06-15"), *auth]
-    canonical_query = "&".join(f"{_q(k)}={_q(v)}" for k, v in sorted(params))
-    cluster_value = " ".join(cluster_id.split())  # SigV4 trims and folds header whitespace
-    canonical = "\n".join(["GET", _q(path, safe="/-_.~"), canonical_query, f"host:{host}",
-                           f"{CLUSTER_ID_HEADER}:{cluster_value}", "", "host;x-k8s-aws-id",
-                           hashlib.sha256(b"").hexdigest()])
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", timestamp, scope,
-                         hashlib.sha256(canonical.encode()).hexdigest()])
-    key = _hmac(f"AWS4{creds.secret_access_key}".encode(), timestamp[:8])
-    for part in (region, "sts", "aws4_request"):
-        key = _hmac(key, part)
-    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    query = "&".join(f"{k}={_q(v)}" for k, v in params)
-    return f"{scheme}://{netloc}{path}?{query}&X-Amz-Signature={signature}"
+    identity = SigningIdentity(creds.access_key_id, creds.secret_access_key,
+                               creds.session_token or None, region, "sts")
+    return sigv4_presigned_url(identity, "GET", f"{base}/?{STS_QUERY}",
+                               ((CLUSTER_ID_HEADER, cluster_id),), timestamp=timestamp,
+                               expires=PRESIGN_SECONDS)
 
 
 def presign(
