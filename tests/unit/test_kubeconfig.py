@@ -133,7 +133,7 @@ def test_new_file_gets_cluster_user_context_per_cluster_and_role() -> None:
     assert exec_["command"] == "ekstrio"
     assert exec_["args"] == ["token", "--cluster", "web", "--region", "eu-west-1", "--account",
                              "111122223333", "--role", "ReadOnly", "--sso-session", "corp"]
-    assert exec_["apiVersion"] == "client.authentication.k8s.io/v1beta1"
+    assert exec_["apiVersion"] == "client.authentication.k8s.io/v1"
     assert exec_["interactiveMode"] == "Never"
     assert doc["current-context"] == ""
 
@@ -301,3 +301,49 @@ def test_the_exec_env_is_ekstrios() -> None:
     assert doc["users"][0]["user"]["exec"]["env"] == [{"name": "AWS_PROFILE", "value": "p"}]
     back = reconcile(doc, inventory(cluster())).document  # --exec ekstrio again
     assert "env" not in back["users"][0]["user"]["exec"]
+
+
+@pytest.mark.parametrize(("spec", "api"), [
+    (ExecSpec(), "client.authentication.k8s.io/v1"),
+    (ExecSpec(api_version="client.authentication.k8s.io/v1beta1"),
+     "client.authentication.k8s.io/v1beta1"),
+    (ExecSpec(kind="aws", command="aws"), "client.authentication.k8s.io/v1beta1"),
+    (ExecSpec(kind="aws", command="aws", api_version="client.authentication.k8s.io/v1"),
+     "client.authentication.k8s.io/v1"),
+])
+def test_exec_api_version(spec: ExecSpec, api: str) -> None:
+    exec_ = reconcile({}, inventory(cluster()), spec=spec).document["users"][0]["user"]["exec"]
+    assert exec_["apiVersion"] == api
+    assert exec_["interactiveMode"] == "Never"  # valid in both, required by v1
+
+
+def test_exec_command_is_written_as_given() -> None:
+    spec = ExecSpec(command="ekstrio")
+    exec_ = reconcile({}, inventory(cluster()), spec=spec).document["users"][0]["user"]["exec"]
+    assert exec_["command"] == "ekstrio"
+
+
+def test_kubeconfig_dir_one_file_per_context(tmp_path: Any) -> None:
+    from ekstrio.kubeconfig_dir import file_name, write_dir
+
+    assert file_name("prod/web@Admin") == "prod_web@Admin"
+    assert file_name("../..") == "context"
+    inv = inventory(cluster(roles=("Admin", "ReadOnly")), cluster(name="db"))
+    results = write_dir(tmp_path, inv, template="{account_name}/{cluster}", spec=ExecSpec())
+    names = sorted(path.name for path, _result, _plan in results)
+    assert names == ["prod_db", "prod_web@Admin", "prod_web@ReadOnly"]
+    for path, result, _plan in results:
+        assert result.written
+        doc = yaml.safe_load(path.read_text())
+        assert [c["name"] for c in doc["contexts"]] == [doc["current-context"]]
+        context = doc["contexts"][0]
+        assert context["context"]["cluster"] == context["context"]["user"] == context["name"]
+        assert [c["name"] for c in doc["clusters"]] == [context["name"]]
+    # Again: nothing to write; a user's namespace in one file survives.
+    path = tmp_path / "prod_db"
+    doc = yaml.safe_load(path.read_text())
+    doc["contexts"][0]["context"]["namespace"] = "team"
+    path.write_text(dump_yaml(doc))
+    again = write_dir(tmp_path, inv, template="{account_name}/{cluster}", spec=ExecSpec())
+    assert not any(result.written for _path, result, _plan in again)
+    assert yaml.safe_load(path.read_text())["contexts"][0]["context"]["namespace"] == "team"

@@ -24,7 +24,7 @@ def test_completion_script_names_every_command_and_key_flags(
     assert "ekstrio" in script
     for name in COMMANDS:
         assert name in script, name
-    for flag in ("sso-session", "context-template"):
+    for flag in ("sso-session", "context-template", "exec-api", "kubeconfig-dir", "query"):
         assert flag in script, flag
 
 

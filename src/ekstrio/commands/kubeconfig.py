@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from cyclopts import Parameter
 
 from ekstrio.errors import ConfigError, EkstrioError, ExitCode, UsageError
-from ekstrio.kubeconfig import DEFAULT_CONTEXT_TEMPLATE, ExecSpec, Plan, check_template
+from ekstrio.kubeconfig import (
+    DEFAULT_CONTEXT_TEMPLATE,
+    EXEC_APIS,
+    ExecSpec,
+    Inventory,
+    Plan,
+    check_template,
+)
 from ekstrio.profiles import DEFAULT_PROFILE_TEMPLATE
 
 if TYPE_CHECKING:
@@ -58,9 +65,18 @@ def kubeconfig(
     context_template: Annotated[str, Parameter(
         help="Context name template: {account_id} {account_name} {role} {region} {cluster}.")
     ] = DEFAULT_CONTEXT_TEMPLATE,
+    kubeconfig_dir: Annotated[Path | None, Parameter(
+        help="Write one file per context in this directory instead (eksctl's layout; each "
+        "file's current-context is its one context).")] = None,
     exec_: Annotated[Literal["ekstrio", "aws"], Parameter(
         name="--exec", help="Exec plugin: `ekstrio token` (fast, cached) or `aws eks get-token` "
         "with AWS_PROFILE from `ekstrio profiles`.")] = "ekstrio",
+    exec_api: Annotated[Literal["v1", "v1beta1"] | None, Parameter(
+        help="ExecCredential API version written for kubectl: v1 (default with --exec "
+        "ekstrio; kubectl 1.22+) or v1beta1 (default with --exec aws).")] = None,
+    exec_command: Annotated[str | None, Parameter(
+        help="Command kubectl runs for `ekstrio token`: a PATH or a NAME looked up on PATH "
+        "(default: the absolute path of this ekstrio; see docs/kubeconfig.md).")] = None,
     profile_template: Annotated[str, Parameter(
         help="Profile name template used with --exec aws (same as `ekstrio profiles`).")
     ] = DEFAULT_PROFILE_TEMPLATE,
@@ -111,7 +127,13 @@ def kubeconfig(
         document = ScanDocument.from_json(kubeconfig_io.read_inventory(from_, env,
                                                                         sys.stdin.read))
     inventory = inventory_of(document)
-    spec = ExecSpec(kind="ekstrio", command=ekstrio_command())
+    if exec_command is not None and not exec_command.strip():
+        raise UsageError("--exec-command needs a command name or path")
+    if kubeconfig_dir is not None and (kubeconfig is not None or prune or set_current):
+        raise UsageError("--kubeconfig-dir writes one file per context: it does not take "
+                         "--kubeconfig, --prune or --set-current")
+    api = EXEC_APIS[exec_api] if exec_api else None
+    spec = ExecSpec(kind="ekstrio", command=exec_command or ekstrio_command(), api_version=api)
     if exec_ == "aws":
         from ekstrio.profiles import cached_account_roles, profile_names_for
 
@@ -120,8 +142,13 @@ def kubeconfig(
             config_text: str | None = config_path.read_text(encoding="utf-8")
         except OSError:
             config_text = None
-        spec = ExecSpec(kind="aws", command="aws", profile_names=profile_names_for(
-            inventory, profile_template, config_text, cached_account_roles(inventory)))
+        spec = ExecSpec(kind="aws", command="aws", api_version=api,
+                        profile_names=profile_names_for(inventory, profile_template,
+                                                        config_text,
+                                                        cached_account_roles(inventory)))
+    if kubeconfig_dir is not None:
+        return _write_dir(kubeconfig_dir, inventory, template=context_template, spec=spec,
+                          dry_run=dry_run)
     path = kubeconfig_io.kubeconfig_path(kubeconfig, env)
     plans: list[Plan] = []
 
@@ -152,4 +179,22 @@ def kubeconfig(
     err.write(f"kubeconfig {path}: {verb}; {len(plan.added)} added, {len(plan.updated)} "
               f"updated, {len(plan.removed)} removed, {len(plan.kept)} kept, "
               f"{len(inventory.skipped)} skipped\n")
+    return 0
+
+
+def _write_dir(directory: Path, inventory: Inventory, *, template: str, spec: ExecSpec,
+               dry_run: bool) -> int:
+    from ekstrio.kubeconfig_dir import write_dir
+
+    results = write_dir(directory, inventory, template=template, spec=spec, dry_run=dry_run)
+    if dry_run:
+        for _path, result, _plan in results:
+            sys.stdout.write(result.diff)
+    for skipped in inventory.skipped:
+        sys.stderr.write(f"skipped {skipped.account_id}/{skipped.region}/{skipped.cluster}: "
+                         f"{skipped.reason}\n")
+    changed = sum(1 for _path, result, _plan in results if result.changed)
+    verb = "would change" if dry_run else "wrote"
+    sys.stderr.write(f"kubeconfig {directory}: {verb} {changed} of {len(results)} files "
+                     f"(one per context), {len(inventory.skipped)} skipped\n")
     return 0
