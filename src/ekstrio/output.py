@@ -151,10 +151,12 @@ def render_diff(diff: InventoryDiff, err: Console) -> None:
         err.print("No changes since the previous scan.")
         return
     for c in diff.added:
-        err.print(Text(f"+ {c.account_name} {c.region} {c.name}", style="green"))
+        err.print(Text(f"+ {account_label(c.account_name, c.account_id)} {c.region} {c.name}",
+                       style="green"), soft_wrap=True)
     for c in diff.removed:
-        err.print(Text(f"- {c.account_name} {c.region} {c.name}", style="red"))
+        err.print(Text(f"- {account_label(c.account_name, c.account_id)} {c.region} {c.name}",
+                       style="red"), soft_wrap=True)
     for ch in diff.changed:
         a = ch.after
-        err.print(Text(f"~ {a.account_name} {a.region} {a.name}: {', '.join(ch.fields)}",
-                       style="yellow"))
+        err.print(Text(f"~ {account_label(a.account_name, a.account_id)} {a.region} {a.name}: "
+                       f"{', '.join(ch.fields)}", style="yellow"), soft_wrap=True)

@@ -349,14 +349,15 @@ def test_logout_revokes_and_removes(
     expiry = datetime.now(UTC) + timedelta(minutes=10)
     token_fast.save_cached(mine, "k8s-aws-v1.mine", expiry, signed_in.cache_key)
     token_fast.save_cached(other, "k8s-aws-v1.other", expiry, "another-session")
-    assert cli.run(["logout"]) == 0
-    out = capsys.readouterr().out
-    assert "Signed out of sso-session sim." in out
-    assert f"Removed {mine}" in out
+    assert cli.run(["logout", "-v"]) == 0
+    captured = capsys.readouterr()
+    # One summary line on stdout; -v lists each file on stderr.
+    assert captured.out == "Signed out of sso-session sim; removed 3 cached files.\n"
+    assert f"removed {mine}\n" in captured.err
     assert not mine.exists()
     assert other.exists()
-    assert f"Removed {tc.token_path(signed_in)}" in out
-    assert f"Removed {creds_file}" in out
+    assert f"removed {tc.token_path(signed_in)}\n" in captured.err
+    assert f"removed {creds_file}\n" in captured.err
     assert not tc.token_path(signed_in).exists()
     assert not creds_file.exists()
     # The portal no longer accepts the token.

@@ -142,7 +142,8 @@ def test_diff_reports_changes_since_the_previous_scan(
     inventory.write_text(json.dumps(doc))
     done = run("scan", "-o", "json", "--diff", *session_args(sim))
     assert done.returncode == 0, done.stderr
-    assert f"+ {gone['account_name']} {gone['region']} {gone['name']}" in done.stderr
+    assert (f"+ {gone['account_name']} ({gone['account_id']}) {gone['region']} "
+            f"{gone['name']}") in done.stderr
     assert ": version" in done.stderr
 
 

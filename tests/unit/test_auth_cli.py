@@ -100,7 +100,7 @@ def test_logout_without_token_says_so(
                            "sso_region = us-east-1\n")
     assert cli.run(["logout"]) == 0
     assert capsys.readouterr().out == (
-        "No cached token for sso-session corp.\nNo cached files to remove.\n")
+        "No cached token for sso-session corp; no cached files to remove.\n")
 
 
 def test_logout_all_also_removes_aws_cli_role_credentials(
@@ -114,6 +114,8 @@ def test_logout_all_also_removes_aws_cli_role_credentials(
     assert cli.run(["logout"]) == 0
     assert cli_file.exists()
     capsys.readouterr()
-    assert cli.run(["logout", "--all"]) == 0
+    assert cli.run(["logout", "--all", "-v"]) == 0
     assert not cli_file.exists()
-    assert f"Removed {cli_file}" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert captured.out == ("No cached token for sso-session corp; removed 1 cached file.\n")
+    assert f"ekstrio.login: removed {cli_file}" in captured.err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from datetime import UTC, datetime
@@ -126,7 +127,7 @@ def logout(
 
     Calls the portal's Logout with the cached token, then deletes the session's token and
     client registration from ~/.aws/sso/cache and the role credentials ekstrio cached for
-    it in ~/.aws/cli/cache. Prints each removed file.
+    it in ~/.aws/cli/cache. Prints one summary line; -v lists the removed files.
 
     Parameters
     ----------
@@ -159,16 +160,27 @@ def logout(
     result = trio.run(run)
     label = f"sso-session {session.name}" if session.name else session.start_url
     if result.portal == "signed out":
-        _say(f"Signed out of {label}.")
+        status = f"Signed out of {label}"
     elif result.portal == "no token":
-        _say(f"No cached token for {label}.")
+        status = f"No cached token for {label}"
     elif result.portal == "token already expired":
-        _say(f"The token of {label} had already expired.")
+        status = f"The token of {label} had already expired"
     else:
-        sys.stderr.write(f"Could not sign out at the portal ({result.portal}); "
-              f"the local files are removed anyway.\n")
+        status = (f"Could not sign out of {label} at the portal ({result.portal}), the "
+                  f"local files are removed anyway")
+    # One summary line (as `aws sso logout` prints none and kubectl one); -v lists the files.
+    log = logging.getLogger("ekstrio.login")
     for path in result.removed:
-        _say(f"Removed {path}")
-    if not result.removed:
-        _say("No cached files to remove.")
+        log.info("removed %s", path)
+    count = len(result.removed)
+    if count:
+        files = "1 cached file" if count == 1 else f"{count} cached files"
+        hint = "" if log.isEnabledFor(logging.INFO) else " (-v lists them)"
+        line = f"{status}; removed {files}{hint}."
+    else:
+        line = f"{status}; no cached files to remove."
+    if status.startswith("Could not"):
+        sys.stderr.write(line + "\n")  # a failure: not a result
+    else:
+        _say(line)
     return 0
