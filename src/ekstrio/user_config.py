@@ -44,9 +44,21 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "ekstrio" / "config.toml"
 
 
+def visible(path: Path) -> bool:
+    """Whether ``path`` can even be looked at: a config folder this user may not search (say
+    another user's, under sudo -u) counts as no file rather than a crash."""
+    try:
+        path.exists()
+    except OSError:
+        return False
+    return True
+
+
 def sources(env: Mapping[str, str] | None = None) -> tuple[Any, ...]:
     """The cyclopts config sources, in precedence order (earlier wins)."""
     path = config_path(env)
+    if not visible(path):
+        return (Env(ENV_PREFIX, command=False),)
     return (
         Env(ENV_PREFIX, command=False),
         # [scan], [kubeconfig] ... tables: options of that command only.

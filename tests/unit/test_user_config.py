@@ -121,3 +121,20 @@ def test_config_table_names_the_file(capsys: pytest.CaptureFixture[str]) -> None
     assert "KEY" in out
     assert "built-in" in out
     assert f"config file: {config_path(os.environ)} (not found)" in " ".join(out.split())
+
+
+def test_a_config_folder_this_user_cannot_search_is_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ekstrio import user_config
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(locked / "inner"))
+
+    def refuse(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "exists", refuse)
+    assert not user_config.visible(config_path(os.environ))
+    assert len(user_config.sources()) == 1  # EKSTRIO_* only

@@ -45,13 +45,14 @@ def config(
         config_path,
         env_name,
         unknown_keys,
+        visible,
         where_from,
     )
 
     env = dict(os.environ)
     path = config_path(env)
     file_data: dict[str, Any] = {}
-    if path.exists():
+    if visible(path) and path.exists():
         try:
             file_data = tomllib.loads(path.read_text())
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -86,7 +87,8 @@ def config(
     fmt = output or ("table" if sys.stdout.isatty() else "json")
     if fmt == "json":
         doc = {
-            "file": str(path), "file_exists": path.exists(), "env_prefix": env_name(""),
+            "file": str(path), "file_exists": visible(path) and path.exists(),
+            "env_prefix": env_name(""),
             "settings": [{"key": s.key, "command": s.command, "value": s.value,
                           "source": s.source} for s in settings],
             "unknown_keys": unknown,
@@ -105,7 +107,7 @@ def config(
             table.add_row(*(Text(v) for v in (s.key, s.command, _show(s.value), s.source)))
         console = Console(highlight=False)
         console.print(table)
-        state = "" if path.exists() else " (not found)"
+        state = "" if visible(path) and path.exists() else " (not found)"
         console.print(f"config file: {path}{state}", markup=False, soft_wrap=True)
     for key in unknown:
         sys.stderr.write(f"ekstrio: warning: {path}: {key} is not an option of "
