@@ -119,7 +119,7 @@ def render_table(report: ScanReport, out: Console, err: Console, *, wide: bool =
         where = " ".join(x for x in (account, e.region, e.role) if x)
         err.print(Text(f"error: {where or 'accounts'}: {e.stage}: {e.code}: {e.message}",
                        style="red"))
-    err.print(summary_line(report), highlight=False)
+    err.print(summary_line(report), highlight=False, soft_wrap=True)  # one line, as piped
 
 
 def partial_line(report: ScanReport, *, records: bool = False) -> str | None:
