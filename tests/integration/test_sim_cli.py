@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import botocore.session
 import pytest
@@ -49,9 +50,24 @@ def test_sigint_exits_0(server: str) -> None:
 
 
 def test_same_seed_same_org() -> None:
+    """Same org; only where each sim serves its clusters (port, per-run CA) differs."""
+    def unserved(org: dict[str, Any]) -> dict[str, Any]:
+        out = json.loads(json.dumps(org))
+        for account in out["accounts"]:
+            for clusters in account["clusters"].values():
+                for cluster in clusters:
+                    cluster.pop("endpoint", None)
+                    cluster.pop("certificateAuthority", None)
+        return dict(out)
+
     with run_sim_process("--seed", "5", "--accounts", "2", "--regions", "eu-west-1") as (_, a), \
             run_sim_process("--seed", "5", "--accounts", "2", "--regions", "eu-west-1") as (_, b):
-        assert a.org == b.org
+        assert unserved(a.org) == unserved(b.org)
+        served = [c["endpoint"] for acct in a.org["accounts"]
+                  for cs in acct["clusters"].values() for c in cs if "endpoint" in c]
+        assert served
+        assert all(e.startswith("https://127.0.0.1:") for e in served)
+        assert any(e.startswith(a.info["kube_endpoint"] + "/") for e in served)
 
 
 @pytest.mark.parametrize("args", [

@@ -30,6 +30,11 @@ from ekstrio.sim.principals import canonical_arn, render_username
 READ_VERBS = frozenset({"get", "list", "watch"})
 SELF_REVIEWS = frozenset({"selfsubjectreviews", "selfsubjectaccessreviews",
                           "selfsubjectrulesreviews"})
+#: Cluster-scoped resources the sim knows: a namespace in a review of one is ignored (what the
+#: request itself would be judged by; see docs/sim.md for how real RBAC differs).
+CLUSTER_SCOPED = frozenset({"namespaces", "nodes", "persistentvolumes", "clusterroles",
+                            "clusterrolebindings", "customresourcedefinitions",
+                            "storageclasses", *SELF_REVIEWS})
 PUBLIC_PATHS = ("/version", "/api", "/apis", "/healthz", "/livez", "/readyz", "/openapi")
 #: The rights the ground truth reports per (cluster, role), the checks a client makes:
 #: (label, verb, API group, resource, namespace or None for cluster scope).
@@ -106,6 +111,8 @@ def _policy_allows(policy: AssociatedPolicy, verb: str, resource: str,
 def allowed(user: KubeUser, *, verb: str, group: str, resource: str,
             namespace: str | None) -> bool:
     """Whether ``user`` may ``verb`` ``resource`` (in ``namespace``; None: cluster scope)."""
+    if resource in CLUSTER_SCOPED:
+        namespace = None  # kubectl auth can-i sends its default namespace even for these
     if "system:masters" in user.groups:
         return True
     if group in ("authorization.k8s.io", "authentication.k8s.io") and verb == "create" \

@@ -11,6 +11,7 @@ connection without answering, which is how ``--reset-rate`` drops connections.
 from __future__ import annotations
 
 import email.utils
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -46,12 +47,12 @@ class _Date:
 _DATE = _Date()
 
 
-async def _next_event(conn: h11.Connection, stream: trio.SocketStream) -> Any:
+async def _next_event(conn: h11.Connection, stream: trio.abc.Stream) -> Any:
     while True:
         event = conn.next_event()
         if event is not _NEED_DATA:
             return event
-        conn.receive_data(await stream.receive_some(MAX_RECV))
+        conn.receive_data(bytes(await stream.receive_some(MAX_RECV)))
 
 
 async def _call_app(app: ASGIApp, scope: dict[str, Any],
@@ -79,9 +80,11 @@ async def _call_app(app: ASGIApp, scope: dict[str, Any],
     return status, headers, b"".join(chunks)
 
 
-async def _connection(app: ASGIApp, server: tuple[str, int], stream: trio.SocketStream) -> None:
+async def _connection(app: ASGIApp, server: tuple[str, int], scheme: str,
+                      stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]) -> None:
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
-    client = stream.socket.getpeername()
+    raw = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
+    client = raw.socket.getpeername()
     async with stream:
         try:
             while True:
@@ -104,7 +107,7 @@ async def _connection(app: ASGIApp, server: tuple[str, int], stream: trio.Socket
                 raw_path, _, query = bytes(request.target).partition(b"?")
                 scope = {
                     "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                    "method": request.method.decode("ascii"), "scheme": "http",
+                    "method": request.method.decode("ascii"), "scheme": scheme,
                     "path": unquote(raw_path.decode("latin-1")), "raw_path": raw_path,
                     "query_string": query, "root_path": "",
                     "headers": [(bytes(k), bytes(v)) for k, v in request.headers],
@@ -125,12 +128,19 @@ async def _connection(app: ASGIApp, server: tuple[str, int], stream: trio.Socket
             return
 
 
-async def serve_h11(app: ASGIApp, host: str, port: int, *,
+async def serve_h11(app: ASGIApp, host: str, port: int,
+                    ssl_context: ssl.SSLContext | None = None, *,
                     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
-    """Listen on ``host:port`` (0: any free port), report ``http://host:port``, serve forever."""
-    listeners = await trio.open_tcp_listeners(port, host=host, backlog=4096)
-    bound = listeners[0].socket.getsockname()
+    """Listen on ``host:port`` (0: any free port), report ``http[s]://host:port``, serve
+    forever. With ``ssl_context`` every connection is TLS (the sim's cluster endpoints); a
+    client that rejects the certificate ends its own handshake, which ends that connection
+    only (BrokenResourceError, caught per connection)."""
+    sockets = await trio.open_tcp_listeners(port, host=host, backlog=4096)
+    bound = sockets[0].socket.getsockname()
+    scheme = "https" if ssl_context else "http"
+    listeners: list[Any] = ([trio.SSLListener(s, ssl_context, https_compatible=True)
+                             for s in sockets] if ssl_context else list(sockets))
     async with trio.open_nursery() as nursery:
-        task_status.started(f"http://{host}:{bound[1]}")
-        await trio.serve_listeners(partial(_connection, app, (host, bound[1])), listeners,
-                                   handler_nursery=nursery)
+        task_status.started(f"{scheme}://{host}:{bound[1]}")
+        await trio.serve_listeners(partial(_connection, app, (host, bound[1]), scheme),
+                                   listeners, handler_nursery=nursery)

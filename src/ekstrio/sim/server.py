@@ -16,6 +16,8 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 
 from ekstrio.sim.app import SimApp
+from ekstrio.sim.kube_api import KubeApp
+from ekstrio.sim.kube_site import attach, make_tls, refusing_port
 from ekstrio.sim.lean import serve_h11
 from ekstrio.sim.options import SimOptions
 from ekstrio.sim.org import Organisation, generate
@@ -37,6 +39,7 @@ class SimInfo:
     regions: tuple[str, ...]
     seed: int
     org: Organisation = field(hash=False, repr=False, compare=False)
+    kube_endpoint: str = ""  # https://127.0.0.1:PORT, every public cluster endpoint's root
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +52,7 @@ class SimInfo:
             "regions": list(self.regions),
             "seed": self.seed,
             "admin": f"{self.endpoint}/_sim/",
+            "kube_endpoint": self.kube_endpoint,
             "aws_config": aws_config_snippet(self),
         }
 
@@ -87,24 +91,33 @@ async def serve_sim(options: SimOptions, *,
     org = generate(options)
     state = SimState(options, org)
     app = SimApp(state)
-    async with trio.open_nursery() as nursery:
-        if options.server == "h11":
-            endpoint: str = await nursery.start(serve_h11, app, options.host, options.port)
-        else:
-            # SimApp is a plain ASGI 3 callable; hypercorn's stub types want TypedDict scopes.
-            server = partial(serve, app, hypercorn_config(options),  # type: ignore[arg-type]
-                             mode="asgi")
-            binds: list[str] = await nursery.start(server)
-            endpoint = next(b for b in binds if b.startswith("http://"))
-        state.endpoint = endpoint
-        task_status.started(SimInfo(
-            endpoint=endpoint,
-            start_url=org.start_url,
-            sso_region=org.sso_region,
-            env=sim_env(endpoint),
-            accounts=len(org.accounts),
-            clusters=org.cluster_count,
-            regions=org.regions,
-            seed=org.seed,
-            org=org,
-        ))
+    tls = make_tls(options.host)
+    # Held open while serving: private cluster endpoints point here and are refused.
+    with refusing_port(options.host) as refused:
+        async with trio.open_nursery() as nursery:
+            # The clusters' listener first: DescribeCluster names its port from the first call.
+            kube: str = await nursery.start(serve_h11, KubeApp(state), options.host, 0,
+                                            tls.server_context)
+            attach(org, base_url=kube,
+                   refused_url=f"https://{options.host}:{refused.getsockname()[1]}", tls=tls)
+            if options.server == "h11":
+                endpoint: str = await nursery.start(serve_h11, app, options.host, options.port)
+            else:
+                # SimApp is a plain ASGI 3 callable; hypercorn's stub types want TypedDict scopes.
+                server = partial(serve, app, hypercorn_config(options),  # type: ignore[arg-type]
+                                 mode="asgi")
+                binds: list[str] = await nursery.start(server)
+                endpoint = next(b for b in binds if b.startswith("http://"))
+            state.endpoint = endpoint
+            task_status.started(SimInfo(
+                endpoint=endpoint,
+                start_url=org.start_url,
+                sso_region=org.sso_region,
+                env=sim_env(endpoint),
+                accounts=len(org.accounts),
+                clusters=org.cluster_count,
+                regions=org.regions,
+                seed=org.seed,
+                org=org,
+                kube_endpoint=kube,
+            ))
