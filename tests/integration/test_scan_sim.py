@@ -203,3 +203,19 @@ def test_cached_credentials_another_sim_never_issued_are_renewed() -> None:
     check_exact(report, second.org)
     assert report.errors == ()
     assert report.regions_skipped == warm_up.regions_skipped
+
+
+def test_scp_region_denies_are_skipped_never_errors() -> None:
+    """Control Tower style denies (every EKS call in a region refused, whatever the role):
+    each is a skipped region of that account, the scan still finds every visible cluster."""
+    with run_sim_in_thread(sim_options(accounts=30, clusters=40)) as sim:
+        report = scan_sim(sim, all_roles=True)
+    check_exact(report, sim.org)
+    assert report.errors == ()
+    denied = {(a["accountId"], r) for a in sim.org["accounts"] for r in a["scpDeniedRegions"]
+              if any(role["eksAccess"] for role in a["roles"])}
+    assert denied  # the org has some
+    skipped = {(s.account_id, s.region): s.reason for s in report.skipped if s.region}
+    for key in denied:
+        assert key in skipped
+        assert "denied" in skipped[key]
