@@ -207,6 +207,10 @@ def exclusive_lock(path: Path, *, wait: float = PEER_WAIT_S) -> Iterator[bool]:
     make_folders(folder)
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except PermissionError:
+        # A folder one may enter but not list (mode --x): no flock, the rest still holds.
+        yield False
+        return
     except OSError as exc:
         raise FileWriteError(f"cannot open folder {folder}: {exc.strerror}") from None
     try:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ekstrio.errors import ConfigError
+from ekstrio.fileio import NotAFileError
 from ekstrio.inventory import (
     inventory_path,
     lists_path,
@@ -195,3 +198,14 @@ def test_a_complete_scan_or_another_organisation_replaces_the_inventory(
     save_inventory(ten_clusters())
     save_inventory(scan_doc([], [], complete=True))
     assert names(load_inventory()) == []
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_an_inventory_path_that_is_not_a_file_is_never_replaced(
+        tmp_path: Path, complete: bool) -> None:
+    fifo = tmp_path / "inventory.json"  # `--inventory /dev/null` and friends; never the real one
+    os.mkfifo(fifo)
+    with pytest.raises(NotAFileError, match="FIFO"):
+        save_inventory(scan_doc([cluster("a")], [], complete=complete), fifo)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["inventory.json"]
