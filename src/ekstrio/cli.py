@@ -62,6 +62,8 @@ def build_app(command: str | None = None) -> cyclopts.App:
     )
     from ekstrio import user_config
 
+    if command in user_config.CONFIGURED:
+        user_config.check_file(user_config.config_path())
     sources = user_config.sources()
     for name, (target, summary) in COMMANDS.items():
         # Defaults from EKSTRIO_* and config.toml reach only the commands that document them.

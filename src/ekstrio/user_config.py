@@ -17,12 +17,15 @@ Only the commands in :data:`CONFIGURED` read them: ``token`` is kubectl's hot pa
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cyclopts.config import Env, Toml
+
+from ekstrio.errors import ConfigError
 
 ENV_PREFIX = "EKSTRIO_"
 CONFIGURED = ("login", "logout", "scan", "kubeconfig", "profiles")
@@ -52,6 +55,28 @@ def visible(path: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+def check_file(path: Path) -> None:
+    """Raise ConfigError, naming ``path``, when the config file exists but cannot be used.
+
+    cyclopts reads the file itself and would let a PermissionError through as a traceback,
+    and its TOML error does not say which file. An absent file, or one in a folder this
+    user may not search (:func:`visible`), is simply no defaults.
+    """
+    if not visible(path):
+        return
+    try:
+        text = path.read_bytes().decode()
+        tomllib.loads(text)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the config file {path} is not UTF-8 text") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the config file {path} is not valid TOML: {exc}") from exc
 
 
 def sources(env: Mapping[str, str] | None = None) -> tuple[Any, ...]:

@@ -94,6 +94,32 @@ def test_broken_toml_is_one_usage_line(capsys: pytest.CaptureFixture[str]) -> No
     assert run(["config"]) == 2
 
 
+def test_broken_toml_names_the_file(capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config("regions = [\n")
+    assert run(["scan", "--cached"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ekstrio: error: the config file {path} is not valid TOML")
+    assert len(err.splitlines()) == 1
+
+
+def test_config_file_not_utf8_is_one_usage_line(capsys: pytest.CaptureFixture[str]) -> None:
+    path = config_path(os.environ)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\xff\xfeoutput = 1\n")
+    assert run(["scan", "--cached"]) == 2
+    assert capsys.readouterr().err == f"ekstrio: error: the config file {path} is not UTF-8 text\n"
+
+
+def test_unreadable_config_file_is_one_usage_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # A folder where the file should be: reading fails with an OSError even as root.
+    path = config_path(os.environ)
+    path.mkdir(parents=True)
+    assert run(["scan", "--cached"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ekstrio: error: cannot read the config file {path}:")
+    assert len(err.splitlines()) == 1
+
+
 def test_config_command_shows_values_and_sources(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
