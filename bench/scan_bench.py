@@ -372,7 +372,7 @@ def bench_baseline(sim: Sim, size: OrgSize, kind: str, workdir: Path, limit: int
 def startup_cpu() -> float:
     """CPU seconds of a child that only imports what `ekstrio scan` imports (no I/O)."""
     code = ("import ekstrio.cli, ekstrio.commands.scan, ekstrio.scan, ekstrio.scan_aws, "
-            "ekstrio.auth, ekstrio.output, trio, httpx2, stamina, rich.console")
+            "ekstrio.auth.provider, ekstrio.output, trio, httpx2, stamina, rich.console")
     samples = []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(3):

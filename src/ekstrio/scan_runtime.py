@@ -21,7 +21,8 @@ from typing import Any
 
 import trio
 
-from ekstrio import auth
+from ekstrio.auth.provider import TokenProvider
+from ekstrio.auth.session import login_hint, oidc_endpoint, resolve
 from ekstrio.aws.transport import CallStats
 from ekstrio.filters import ClusterFilter, check_regions
 from ekstrio.logs import account_label
@@ -100,9 +101,8 @@ def run_aws_scan(
     raised.
     """
     env = dict(os.environ) if env is None else dict(env)
-    cfg, session = auth.resolve(profile=options.profile, sso_session=options.sso_session,
-                                start_url=options.start_url, sso_region=options.sso_region,
-                                env=env)
+    cfg, session = resolve(profile=options.profile, sso_session=options.sso_session,
+                           start_url=options.start_url, sso_region=options.sso_region, env=env)
     preset = options.preset or load_preset(None)
     where = scan_environment(session, env=cfg.env, config_endpoint_url=cfg.endpoint_url,
                              config_services=cfg.services)
@@ -112,7 +112,7 @@ def run_aws_scan(
         all_roles=options.all_roles,
         filter=options.cluster_filter,
         timeout=preset.scan_timeout,
-        login_hint=auth.login_hint(session, profile=options.profile or cfg.profile_name),
+        login_hint=login_hint(session, profile=options.profile or cfg.profile_name),
         active_regions=preset.workers,
         portal_accounts=max(1, math.ceil(preset.portal_rps / 2)),
     )
@@ -129,11 +129,11 @@ async def _scan_async(
     options: ScanOptions, preset: Preset, session: SsoSession, cfg: Any, request: ScanRequest,
     on_record: Callable[[Record], None] | None, stats: CallStats, stop: ScanStop,
 ) -> tuple[ScanReport, bool]:
-    oidc = auth.oidc_endpoint(session, cfg)
+    oidc = oidc_endpoint(session, cfg)
     async with open_scan(
         session, preset,
-        access_token=lambda t: auth.TokenProvider(session, t, endpoint=oidc,
-                                                  profile=options.profile).access_token,
+        access_token=lambda t: TokenProvider(session, t, endpoint=oidc,
+                                             profile=options.profile).access_token,
         refresh=options.refresh, env=cfg.env, config_endpoint_url=cfg.endpoint_url,
         config_services=cfg.services, ca_bundle=cfg.ca_bundle, stats=stats,
     ) as (api, _where):

@@ -21,12 +21,13 @@ so that the local emulator can verify it; real EKS rejects such tokens, and
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 from datetime import UTC, datetime, timedelta
 
+from ekstrio import exec_cache
+from ekstrio.aws.timestamps import format_timestamp
 from ekstrio.errors import (
     AuthError,
     AwsError,
@@ -44,7 +45,6 @@ from ekstrio.errors import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from pathlib import Path
     from typing import Any
 
     from ekstrio.aws.token_cache import CachedToken
@@ -55,9 +55,6 @@ API_V1BETA1 = "client.authentication.k8s.io/v1beta1"
 API_V1ALPHA1 = "client.authentication.k8s.io/v1alpha1"
 
 STS_OVERRIDE_ENV = "EKSTRIO_STS_ENDPOINT_FOR_TOKENS"
-# Reuse a cached token until one minute before its expiry, so kubectl never receives a token
-# that dies during the request it is about to make.
-CACHE_MARGIN = timedelta(minutes=1)
 # Role credentials must outlive the token signed with them (15 min of validity at EKS).
 CREDS_MARGIN = timedelta(minutes=15)
 # An SSO token this close to expiry is refreshed (when it can be) before calling the portal.
@@ -168,78 +165,27 @@ def exec_api_version(env: Mapping[str, str]) -> tuple[str, str | None]:
     return API_V1BETA1, None
 
 
-def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str) -> datetime:
-    # fromisoformat is C code; strptime would import _strptime (locale, calendar, ~9 ms).
-    if not text.endswith("Z"):
-        raise ValueError(f"not a UTC timestamp: {text!r}")
-    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
-
-
 def exec_credential(api_version: str, token: str, expires_at: datetime) -> str:
     """The ExecCredential JSON document kubectl reads from stdout."""
     return json.dumps({
         "kind": "ExecCredential",
         "apiVersion": api_version,
         "spec": {},
-        "status": {"expirationTimestamp": format_time(expires_at), "token": token},
+        "status": {"expirationTimestamp": format_timestamp(expires_at), "token": token},
     })
 
 
 # --- the cached ExecCredential -------------------------------------------------------------
 
-def cache_dir(env: Mapping[str, str]) -> str:
-    base = env.get("XDG_CACHE_HOME") or os.path.join(
-        env.get("HOME") or os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "ekstrio", "tokens")
-
-
 def cache_path(args: TokenArgs, env: Mapping[str, str]) -> str:
     """One file per identity; the STS override is part of the key so emulator tokens and real
     ones never share a file."""
-    key = json.dumps({
+    return exec_cache.entry_path({
         "cluster": args.cluster, "cluster_id": args.cluster_id, "region": args.region,
         "account": args.account_id, "role": args.role, "sso_session": args.sso_session,
         "start_url": args.start_url, "sso_region": args.sso_region,
         "sts": env.get(STS_OVERRIDE_ENV) or None,
-    }, sort_keys=True, separators=(",", ":"))
-    return os.path.join(cache_dir(env), hashlib.sha256(key.encode()).hexdigest() + ".json")
-
-
-def load_cached(path: str | Path, now: datetime) -> tuple[str, datetime] | None:
-    """The cached token and expiry if it stays valid past ``now`` + one minute."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-        token, expires_at = str(data["token"]), parse_time(str(data["expirationTimestamp"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if expires_at - CACHE_MARGIN <= now:
-        return None
-    return token, expires_at
-
-
-def save_cached(path: str | Path, token: str, expires_at: datetime,
-                session: str | None = None) -> None:
-    """Cache an ExecCredential's token. ``session`` (the sso-session name or start URL) lets
-    ``ekstrio logout`` find the files of that session: their names are one-way hashes."""
-    import contextlib
-    from pathlib import Path
-
-    from ekstrio.fileio import FOLDER_MODE, atomic_write
-
-    data = json.dumps({"token": token, "expirationTimestamp": format_time(expires_at),
-                       "session": session})
-    # The cache is an optimisation: a read-only home must not break kubectl.
-    with contextlib.suppress(EkstrioError, OSError):
-        atomic_write(Path(path), data.encode(), secret=True)  # new folders are 0700
-        # The folder is ekstrio's own: one made 0755 by an earlier release is made private.
-        folder = os.path.dirname(path)
-        if os.stat(folder).st_mode & 0o077:
-            os.chmod(folder, FOLDER_MODE)
+    }, env)
 
 
 # --- role credentials --------------------------------------------------------------------------
@@ -466,7 +412,7 @@ def produce(args: TokenArgs, env: Mapping[str, str], now: datetime) -> tuple[str
     """A token and its expiry: from the cache when fresh, else newly signed (and cached)."""
     path = cache_path(args, env)
     if args.use_cache:
-        hit = load_cached(path, now)
+        hit = exec_cache.load_cached(path, now)
         if hit is not None:
             return hit
     creds = role_credentials(args, env, now)
@@ -474,39 +420,9 @@ def produce(args: TokenArgs, env: Mapping[str, str], now: datetime) -> tuple[str
 
     signed = presign(creds, args.cluster_id or args.cluster, args.region,
                      endpoint_url=env.get(STS_OVERRIDE_ENV) or None)
-    save_cached(path, signed.token, signed.expires_at, args.sso_session or args.start_url)
+    exec_cache.save_cached(path, signed.token, signed.expires_at,
+                           args.sso_session or args.start_url)
     return signed.token, signed.expires_at
-
-
-def remove_cached(session: str | None, env: Mapping[str, str]) -> list[str]:
-    """Delete the cached tokens of ``session`` (None: every cached token); return the paths.
-
-    Called by ``ekstrio logout``: a cached token is a bearer credential for up to 15 minutes.
-    """
-    folder = cache_dir(env)
-    try:
-        names = sorted(os.listdir(folder))
-    except OSError:
-        return []
-    removed = []
-    for name in names:
-        if not name.endswith(".json"):
-            continue
-        path = os.path.join(folder, name)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                owner = json.load(handle).get("session")
-        except (OSError, ValueError, AttributeError):
-            owner = None
-        # A file that cannot be read or names no session goes only when all are asked for.
-        if session is not None and owner != session:
-            continue
-        try:
-            os.unlink(path)
-        except OSError:
-            continue
-        removed.append(path)
-    return removed
 
 
 def main(argv: list[str]) -> int:

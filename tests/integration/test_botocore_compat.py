@@ -18,7 +18,9 @@ import pytest
 import trio
 from botocore.utils import JSONFileCache, SSOTokenLoader
 
-from ekstrio import auth
+from ekstrio.auth.pkce import login_pkce
+from ekstrio.auth.provider import TokenProvider
+from ekstrio.auth.sign_in import SignIn
 from ekstrio.aws import endpoints
 from ekstrio.aws import token_cache as tc
 from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport, make_http_client
@@ -75,9 +77,9 @@ async def pkce_sign_in(sim: Any, session: SsoSession) -> tc.CachedToken:
 
     t = transport()
     try:
-        return await auth.login_pkce(
+        return await login_pkce(SignIn(
             session, t, endpoint=endpoints.resolve("sso-oidc", sim.sso_region, env=sim.env),
-            stderr=io.StringIO(), opener=allow)
+            stderr=io.StringIO(), opener=allow))
     finally:
         await t.client.aclose()
 
@@ -172,7 +174,7 @@ def test_ekstrio_reads_token_refreshed_by_botocore(
     async def token_now() -> str:
         t = transport()
         try:
-            return await auth.TokenProvider(session, t).access_token()
+            return await TokenProvider(session, t).access_token()
         finally:
             await t.client.aclose()
 

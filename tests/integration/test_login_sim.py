@@ -22,7 +22,10 @@ import httpx2
 import pytest
 import trio
 
-from ekstrio import auth, cli
+from ekstrio import cli, exec_cache
+from ekstrio.auth.pkce import login_pkce
+from ekstrio.auth.provider import TokenProvider
+from ekstrio.auth.sign_in import SignIn
 from ekstrio.aws import endpoints, oidc, portal
 from ekstrio.aws import token_cache as tc
 from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport, make_http_client
@@ -258,8 +261,8 @@ async def sign_in_pkce(sim: Any, session: SsoSession) -> tc.CachedToken:
     oidc_ep = endpoints.resolve("sso-oidc", sim.sso_region, env=sim.env)
     t = transport()
     try:
-        return await auth.login_pkce(session, t, endpoint=oidc_ep, stderr=io.StringIO(),
-                                     opener=allow_in_browser)
+        return await login_pkce(SignIn(session, t, endpoint=oidc_ep, stderr=io.StringIO(),
+                                     opener=allow_in_browser))
     finally:
         await t.client.aclose()
 
@@ -278,7 +281,7 @@ async def test_refresh_before_expiry(sim: Any, sim_config: SsoSession) -> None:
     age(sim_config, timedelta(minutes=12))  # advisory window
     t = transport()
     try:
-        provider = auth.TokenProvider(
+        provider = TokenProvider(
             sim_config, t, endpoint=endpoints.resolve("sso-oidc", sim.sso_region, env=sim.env))
         fresh = await provider.access_token()
     finally:
@@ -298,7 +301,7 @@ async def test_fifty_concurrent_callers_one_refresh(sim: Any, sim_config: SsoSes
     age(sim_config, timedelta(minutes=5))  # mandatory window: everyone waits for one refresh
     t = transport()
     got: list[str] = []
-    provider = auth.TokenProvider(
+    provider = TokenProvider(
         sim_config, t, endpoint=endpoints.resolve("sso-oidc", sim.sso_region, env=sim.env))
 
     async def caller() -> None:
@@ -322,7 +325,7 @@ async def test_expired_without_refresh_names_the_command(
     age(signed_in, -timedelta(seconds=1))
     t = transport()
     try:
-        provider = auth.TokenProvider(signed_in, t)
+        provider = TokenProvider(signed_in, t)
         with pytest.raises(AuthError) as info:
             await provider.access_token()
     finally:
@@ -342,13 +345,11 @@ def test_logout_revokes_and_removes(
         signed_in, "111122223333", "Admin",
         RoleCredentials("ASIA", "s", "t", datetime.now(UTC) + timedelta(hours=1)))
     # ekstrio token's cached ExecCredentials: this session's go, another session's stay.
-    from ekstrio import token_fast
-
-    tokens = Path(token_fast.cache_dir(os.environ))
+    tokens = Path(exec_cache.cache_dir(os.environ))
     mine, other = tokens / "mine.json", tokens / "other.json"
     expiry = datetime.now(UTC) + timedelta(minutes=10)
-    token_fast.save_cached(mine, "k8s-aws-v1.mine", expiry, signed_in.cache_key)
-    token_fast.save_cached(other, "k8s-aws-v1.other", expiry, "another-session")
+    exec_cache.save_cached(mine, "k8s-aws-v1.mine", expiry, signed_in.cache_key)
+    exec_cache.save_cached(other, "k8s-aws-v1.other", expiry, "another-session")
     assert cli.run(["logout", "-v"]) == 0
     captured = capsys.readouterr()
     # One summary line on stdout; -v lists each file on stderr.

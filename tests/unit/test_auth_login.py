@@ -14,7 +14,11 @@ import httpx2
 import pytest
 import trio
 
-from ekstrio import auth
+from ekstrio.auth.device import login_device
+from ekstrio.auth.logout import logout
+from ekstrio.auth.loopback import CallbackResult, open_loopback, parse_callback
+from ekstrio.auth.pkce import login_pkce
+from ekstrio.auth.sign_in import SignIn, browser_available
 from ekstrio.aws import oidc
 from ekstrio.aws import token_cache as tc
 from ekstrio.aws.endpoints import Endpoint
@@ -97,20 +101,20 @@ def no_browser(url: str) -> None:
     ({}, "win32", True),
 ])
 def test_browser_available(env: dict[str, str], platform: str, expected: bool) -> None:
-    assert auth.browser_available(env, platform) is expected
+    assert browser_available(env, platform) is expected
 
 
 @pytest.mark.parametrize(("target", "status", "result"), [
-    ("/oauth/callback?code=C&state=S", 200, auth.CallbackResult(code="C")),
+    ("/oauth/callback?code=C&state=S", 200, CallbackResult(code="C")),
     ("/oauth/callback?code=C&state=WRONG", 400, None),
     ("/oauth/callback?code=C", 400, None),
     ("/oauth/callback?state=S", 400, None),
     ("/oauth/callback?error=access_denied&error_description=no&state=S", 200,
-     auth.CallbackResult(error="access_denied", error_description="no")),
+     CallbackResult(error="access_denied", error_description="no")),
     ("/favicon.ico", 404, None),
 ])
-def test_parse_callback(target: str, status: int, result: auth.CallbackResult | None) -> None:
-    assert auth.parse_callback(target, "S") == (status, result)
+def test_parse_callback(target: str, status: int, result: CallbackResult | None) -> None:
+    assert parse_callback(target, "S") == (status, result)
 
 
 # -- device code ----------------------------------------------------------------------------------
@@ -122,8 +126,8 @@ async def test_device_flow_pending_slow_down_then_ok(
     fake = FakeOidc(["authorization_pending", "slow_down", "authorization_pending", "ok"])
     err = io.StringIO()
     opened: list[str] = []
-    token = await auth.login_device(CORP, make_transport(fake), endpoint=EP, stderr=err,
-                                    opener=opened.append)
+    token = await login_device(SignIn(CORP, make_transport(fake), endpoint=EP, stderr=err,
+                                    opener=opened.append))
     times = [round(t) for t, _ in fake.token_calls]
     # Immediately, then every `interval`; slow_down adds 5 s for good.
     assert times == [0, 5, 15, 25]
@@ -156,8 +160,8 @@ async def test_device_flow_failures(
 ) -> None:
     fake = FakeOidc(["authorization_pending", answer])
     with pytest.raises(AuthError, match=message):
-        await auth.login_device(CORP, make_transport(fake), endpoint=EP, stderr=io.StringIO(),
-                                open_browser=False, opener=no_browser)
+        await login_device(SignIn(CORP, make_transport(fake), endpoint=EP, stderr=io.StringIO(),
+                                open_browser=False, opener=no_browser))
     assert not tc.token_path(CORP).exists()
 
 
@@ -166,8 +170,8 @@ async def test_device_flow_gives_up_at_expires_in(
 ) -> None:
     fake = FakeOidc(expires_in=30, interval=5)
     with pytest.raises(AuthError, match=r"was not approved within 30 s"):
-        await auth.login_device(CORP, make_transport(fake), endpoint=EP, stderr=io.StringIO(),
-                                open_browser=False, opener=no_browser)
+        await login_device(SignIn(CORP, make_transport(fake), endpoint=EP, stderr=io.StringIO(),
+                                open_browser=False, opener=no_browser))
     assert trio.current_time() == pytest.approx(30)
     assert len(fake.token_calls) == 6  # at 0, 5, … 25
 
@@ -177,8 +181,8 @@ async def test_device_registration_of_legacy_session_has_no_scopes(
 ) -> None:
     fake = FakeOidc(["ok"])
     legacy = SsoSession("https://d-legacy.awsapps.com/start", "us-east-1", None)
-    await auth.login_device(legacy, make_transport(fake), endpoint=EP, stderr=io.StringIO(),
-                            open_browser=False)
+    await login_device(SignIn(legacy, make_transport(fake), endpoint=EP, stderr=io.StringIO(),
+                            open_browser=False))
     [registration] = fake.registrations
     assert "scopes" not in registration
     assert registration["clientName"].startswith("ekstrio-")
@@ -187,8 +191,8 @@ async def test_device_registration_of_legacy_session_has_no_scopes(
 async def test_device_registration_is_reused(autojump_clock: trio.testing.MockClock) -> None:
     fake = FakeOidc(["ok", "ok"])
     t = make_transport(fake)
-    await auth.login_device(CORP, t, endpoint=EP, stderr=io.StringIO(), open_browser=False)
-    await auth.login_device(CORP, t, endpoint=EP, stderr=io.StringIO(), open_browser=False)
+    await login_device(SignIn(CORP, t, endpoint=EP, stderr=io.StringIO(), open_browser=False))
+    await login_device(SignIn(CORP, t, endpoint=EP, stderr=io.StringIO(), open_browser=False))
     assert len(fake.registrations) == 1
 
 
@@ -217,8 +221,8 @@ async def test_pkce_flow_end_to_end(isolated_home: Path) -> None:
     fake = FakeOidc()
     calls: list[tuple[int, str]] = []
     err = io.StringIO()
-    token = await auth.login_pkce(CORP, make_transport(fake), endpoint=EP, stderr=err,
-                                  opener=browser_for(fake, calls))
+    token = await login_pkce(SignIn(CORP, make_transport(fake), endpoint=EP, stderr=err,
+                                  opener=browser_for(fake, calls)))
     assert [status for status, _ in calls] == [404, 400, 200]
     assert "Signed in" in calls[-1][1]
     assert fake.registrations == [{
@@ -249,14 +253,14 @@ async def test_pkce_reuses_only_auth_code_registrations() -> None:
     fake = FakeOidc(["ok"])
     t = make_transport(fake)
     # A device-flow registration in the cache cannot serve PKCE …
-    await auth.login_device(CORP, t, endpoint=EP, stderr=io.StringIO(), open_browser=False)
+    await login_device(SignIn(CORP, t, endpoint=EP, stderr=io.StringIO(), open_browser=False))
     calls: list[tuple[int, str]] = []
-    await auth.login_pkce(CORP, t, endpoint=EP, stderr=io.StringIO(),
-                          opener=browser_for(fake, calls))
+    await login_pkce(SignIn(CORP, t, endpoint=EP, stderr=io.StringIO(),
+                          opener=browser_for(fake, calls)))
     assert len(fake.registrations) == 2
     # … but a PKCE one is reused by the next PKCE sign-in.
-    await auth.login_pkce(CORP, t, endpoint=EP, stderr=io.StringIO(),
-                          opener=browser_for(fake, calls))
+    await login_pkce(SignIn(CORP, t, endpoint=EP, stderr=io.StringIO(),
+                          opener=browser_for(fake, calls)))
     assert len(fake.registrations) == 2
 
 
@@ -268,8 +272,8 @@ async def test_pkce_denied_in_browser() -> None:
         httpx2.get(f"{query['redirect_uri'][0]}?error=access_denied&state={query['state'][0]}")
 
     with pytest.raises(AuthError, match="sign-in was denied in the browser"):
-        await auth.login_pkce(CORP, make_transport(fake), endpoint=EP, stderr=io.StringIO(),
-                              opener=deny)
+        await login_pkce(SignIn(CORP, make_transport(fake), endpoint=EP, stderr=io.StringIO(),
+                              opener=deny))
     assert fake.token_calls == []
 
 
@@ -279,13 +283,13 @@ async def test_pkce_no_browser_prints_url_and_times_out(
     err = io.StringIO()
     with pytest.raises(AuthError, match=r"did not come back within 600 s; "
                                         r"run: ekstrio login --sso-session corp"):
-        await auth.login_pkce(CORP, make_transport(FakeOidc()), endpoint=EP, stderr=err,
-                              open_browser=False, opener=no_browser)
+        await login_pkce(SignIn(CORP, make_transport(FakeOidc()), endpoint=EP, stderr=err,
+                              open_browser=False, opener=no_browser))
     assert "https://oidc.test/authorize?response_type=code" in err.getvalue()
 
 
 async def test_loopback_listens_on_127_0_0_1_only() -> None:
-    listeners, port = await auth.open_loopback()
+    listeners, port = await open_loopback()
     try:
         assert [listener.socket.getsockname()[0] for listener in listeners] == ["127.0.0.1"]
         assert port > 0
@@ -302,7 +306,7 @@ async def test_logout_calls_portal_and_removes_files(isolated_home: Path) -> Non
     tc.save_sso_token(CORP, tc.CachedToken("ACCESS-SECRET",
                                            datetime.now(UTC) + timedelta(hours=1)))
     tc.save_registration(CORP, tc.CachedRegistration("c", "s", datetime.now(UTC)))
-    result = await auth.logout(CORP, make_transport(fake), endpoint=PORTAL)
+    result = await logout(CORP, make_transport(fake), endpoint=PORTAL)
     assert fake.logouts == ["ACCESS-SECRET"]
     assert result.portal == "signed out"
     assert set(result.removed) == {tc.token_path(CORP), tc.registration_path(CORP)}
@@ -311,7 +315,7 @@ async def test_logout_calls_portal_and_removes_files(isolated_home: Path) -> Non
 async def test_logout_with_expired_token_skips_portal() -> None:
     fake = FakeOidc()
     tc.save_sso_token(CORP, tc.CachedToken("x", datetime.now(UTC) - timedelta(hours=1)))
-    result = await auth.logout(CORP, make_transport(fake), endpoint=PORTAL)
+    result = await logout(CORP, make_transport(fake), endpoint=PORTAL)
     assert fake.logouts == []
     assert result.portal == "token already expired"
     assert result.removed == (tc.token_path(CORP),)
@@ -323,7 +327,7 @@ async def test_logout_portal_failure_still_removes() -> None:
                                          "__type": "x#UnauthorizedException"})
 
     tc.save_sso_token(CORP, tc.CachedToken("x", datetime.now(UTC) + timedelta(hours=1)))
-    result = await auth.logout(CORP, make_transport(broken), endpoint=PORTAL)
+    result = await logout(CORP, make_transport(broken), endpoint=PORTAL)
     assert result.portal.startswith("portal sign-out failed: sso: UnauthorizedException")
     assert result.removed == (tc.token_path(CORP),)
 
@@ -336,8 +340,8 @@ async def test_cancelled_pkce_closes_the_loopback() -> None:
         ports.append(urlsplit(redirect).port or 0)
 
     with trio.move_on_after(0.5) as scope:
-        await auth.login_pkce(CORP, make_transport(FakeOidc()), endpoint=EP,
-                              stderr=io.StringIO(), opener=remember)
+        await login_pkce(SignIn(CORP, make_transport(FakeOidc()), endpoint=EP,
+                              stderr=io.StringIO(), opener=remember))
     assert scope.cancelled_caught
     assert ports
     with pytest.raises(OSError, match="connect"):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import trio
 
-from ekstrio import auth
+from ekstrio.auth.provider import MANDATORY_REFRESH, TokenProvider
 from ekstrio.aws import token_cache as tc
 from ekstrio.aws.endpoints import Endpoint
 from ekstrio.aws.wire import WireRequest
@@ -61,8 +61,8 @@ def write_token(session: SsoSession, expires_in: timedelta, *, refreshable: bool
     tc.save_sso_token(session, token)
 
 
-def provider(fake: FakeOidc, session: SsoSession = CORP, **kw: Any) -> auth.TokenProvider:
-    return auth.TokenProvider(session, fake, endpoint=EP, now=clock_now, **kw)  # type: ignore[arg-type]
+def provider(fake: FakeOidc, session: SsoSession = CORP, **kw: Any) -> TokenProvider:
+    return TokenProvider(session, fake, endpoint=EP, now=clock_now, **kw)  # type: ignore[arg-type]
 
 
 async def test_fresh_token_needs_no_call(autojump_clock: trio.testing.MockClock) -> None:
@@ -119,7 +119,7 @@ async def test_fifty_concurrent_callers_cause_one_refresh(
             nursery.start_soon(caller)
     assert len(fake.calls) == 1
     assert len(got) == 50
-    if left <= auth.MANDATORY_REFRESH:
+    if left <= MANDATORY_REFRESH:
         # Everyone waited for the one refresh.
         assert set(got) == {"new-1"}
     else:

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ekstrio import token_fast
+from ekstrio import exec_cache, token_fast
 from ekstrio.aws import eks_token, token_cache
 from ekstrio.errors import UsageError
 from ekstrio.model import RoleCredentials, SsoSession
@@ -130,14 +130,14 @@ def test_cached_token_is_per_role_and_ignored_near_expiry(
 
     now = datetime.now(UTC)
     path = token_fast.cache_path(args, env)
-    token_fast.save_cached(path, "k8s-aws-v1.old", now + timedelta(seconds=59))
-    assert token_fast.load_cached(path, now) is None
-    token_fast.save_cached(path, "k8s-aws-v1.old", now + timedelta(seconds=61))
-    assert token_fast.load_cached(path, now) == ("k8s-aws-v1.old",
+    exec_cache.save_cached(path, "k8s-aws-v1.old", now + timedelta(seconds=59))
+    assert exec_cache.load_cached(path, now) is None
+    exec_cache.save_cached(path, "k8s-aws-v1.old", now + timedelta(seconds=61))
+    assert exec_cache.load_cached(path, now) == ("k8s-aws-v1.old",
                                                  (now + timedelta(seconds=61)).replace(
                                                      microsecond=0))
     Path(path).write_text("{broken")
-    assert token_fast.load_cached(path, now) is None
+    assert exec_cache.load_cached(path, now) is None
 
 
 def test_apiversion_follows_kubernetes_exec_info(
@@ -308,7 +308,7 @@ def test_cached_path_imports_only_the_standard_library(isolated_home: Path) -> N
     args = token_fast.parse_args(ARGS)
     env = {**os.environ}
     path = token_fast.cache_path(args, env)
-    token_fast.save_cached(path, "k8s-aws-v1.cached", datetime.now(UTC) + timedelta(minutes=10))
+    exec_cache.save_cached(path, "k8s-aws-v1.cached", datetime.now(UTC) + timedelta(minutes=10))
     probe = ("import sys; from ekstrio.token_fast import main; code = main(sys.argv[1:]); "
              "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'botocore', 'httpx', "
              "'httpx2', 'trio', 'cyclopts', 'rich', 'yaml', 'urllib3', 'ssl', 'dataclasses', "

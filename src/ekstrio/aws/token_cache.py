@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ekstrio.aws.timestamps import format_timestamp, parse_timestamp
 from ekstrio.fileio import atomic_write
 from ekstrio.model import RoleCredentials, SsoSession, SsoToken
 
@@ -127,36 +128,7 @@ def role_credentials_path(
     return (cache_dir or cli_cache_dir()) / f"{_sha1(key)}.json"
 
 
-# --- timestamps -----------------------------------------------------------------------------
-
-
-def format_timestamp(when: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SSZ`` in UTC: what botocore writes and the Go SDK parses strictly."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_timestamp(value: object) -> datetime | None:
-    """An aware UTC datetime from the spellings found in these caches, else None.
-
-    botocore reads them with dateutil (lenient), and older CLIs wrote
-    ``2021-06-08T00:47:03UTC``; a naive time is taken as UTC.
-    """
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith("UTC"):
-        text = text[:-3] + "+00:00"
-    elif text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+# --- clock ------------------------------------------------------------------------------------
 
 
 def _now() -> datetime:

@@ -86,21 +86,24 @@ def login(
     """
     import trio
 
-    from ekstrio import auth
+    from ekstrio.auth.device import login_device
+    from ekstrio.auth.pkce import login_pkce
+    from ekstrio.auth.session import login_hint, oidc_endpoint, resolve
+    from ekstrio.auth.sign_in import SignIn, browser_available
     from ekstrio.aws import token_cache
 
     env = dict(os.environ)
-    cfg, session = auth.resolve(profile=profile, sso_session=sso_session, start_url=start_url,
-                                sso_region=sso_region, env=env)
-    endpoint = auth.oidc_endpoint(session, cfg)
-    hint = auth.login_hint(session, profile=profile or cfg.profile_name)
-    use_device = device_code or not auth.browser_available(env)
+    cfg, session = resolve(profile=profile, sso_session=sso_session, start_url=start_url,
+                           sso_region=sso_region, env=env)
+    endpoint = oidc_endpoint(session, cfg)
+    hint = login_hint(session, profile=profile or cfg.profile_name)
+    use_device = device_code or not browser_available(env)
 
     async def run() -> token_cache.CachedToken:
         async with _transport(cfg.ca_bundle) as t:
-            flow = auth.login_device if use_device else auth.login_pkce
-            return await flow(session, t, endpoint=endpoint, stderr=sys.stderr,
-                              open_browser=not no_browser, hint=hint)
+            flow = login_device if use_device else login_pkce
+            return await flow(SignIn(session, t, endpoint, stderr=sys.stderr,
+                                     open_browser=not no_browser, hint=hint))
 
     token = trio.run(run)
     label = f"sso-session {session.name}" if session.name else session.start_url
@@ -145,25 +148,27 @@ def logout(
     """
     import trio
 
-    from ekstrio import auth
+    from ekstrio.auth.logout import LogoutResult, PortalLogout
+    from ekstrio.auth.logout import logout as sign_out
+    from ekstrio.auth.session import portal_endpoint, resolve
 
     env = dict(os.environ)
-    cfg, session = auth.resolve(profile=profile, sso_session=sso_session, start_url=start_url,
-                                sso_region=sso_region, env=env)
-    endpoint = auth.portal_endpoint(session, cfg)
+    cfg, session = resolve(profile=profile, sso_session=sso_session, start_url=start_url,
+                           sso_region=sso_region, env=env)
+    endpoint = portal_endpoint(session, cfg)
 
-    async def run() -> auth.LogoutResult:
+    async def run() -> LogoutResult:
         async with _transport(cfg.ca_bundle) as t:
-            return await auth.logout(session, t, endpoint=endpoint,
-                                     all_role_credentials=all_credentials)
+            return await sign_out(session, t, endpoint=endpoint,
+                                  all_role_credentials=all_credentials)
 
     result = trio.run(run)
     label = f"sso-session {session.name}" if session.name else session.start_url
-    if result.portal == "signed out":
+    if result.outcome is PortalLogout.SIGNED_OUT:
         status = f"Signed out of {label}"
-    elif result.portal == "no token":
+    elif result.outcome is PortalLogout.NO_TOKEN:
         status = f"No cached token for {label}"
-    elif result.portal == "token already expired":
+    elif result.outcome is PortalLogout.ALREADY_EXPIRED:
         status = f"The token of {label} had already expired"
     else:
         status = (f"Could not sign out of {label} at the portal ({result.portal}), the "
