@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from ekstrio.aws.timestamps import format_timestamp
 from ekstrio.errors import ConfigError
 from ekstrio.model import Cluster, SsoSession
 from ekstrio.scan_records import ScanError, ScanReport, Skipped
@@ -42,10 +43,8 @@ def check_schema(doc: Any) -> Mapping[str, Any]:
 
 
 def iso(when: datetime | None) -> str | None:
-    """The document's timestamp format: UTC, whole seconds, ``Z``."""
-    if when is None:
-        return None
-    return when.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The document's timestamp format (the AWS caches' one): UTC, whole seconds, ``Z``."""
+    return None if when is None else format_timestamp(when)
 
 
 def _opt(value: Any) -> str | None:

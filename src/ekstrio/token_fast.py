@@ -8,8 +8,9 @@ imports only the standard library on the cached path:
   0600 file under ``$XDG_CACHE_HOME/ekstrio/tokens/`` until one minute before it expires;
 * **cold**: role credentials come from the role-credential cache (``ekstrio.aws.token_cache``,
   the AWS CLI's format) or, failing that, from the portal's GetRoleCredentials called with the
-  cached SSO token over ``urllib`` (about 100 ms lighter to import than httpx2); the token is
-  then presigned by the pure SigV4 signer (:mod:`ekstrio.aws.eks_token`).
+  cached SSO token over ``urllib`` (about 100 ms lighter to import than httpx2), with the
+  requests, answers and errors of ``ekstrio.aws`` (its pure parts import no HTTP client); the
+  token is then presigned by the pure SigV4 signer (:mod:`ekstrio.aws.eks_token`).
 
 When sign-in is needed it prints ONE line on stderr naming the command to run and exits 3; bad
 arguments print one line and exit 2. Tokens never appear on stderr.
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ekstrio.aws.token_cache import CachedToken
+    from ekstrio.aws.wire import WireRequest
     from ekstrio.model import RoleCredentials, SsoSession
 
 API_V1 = "client.authentication.k8s.io/v1"
@@ -189,6 +191,8 @@ def cache_path(args: TokenArgs, env: Mapping[str, str]) -> str:
 
 
 # --- role credentials --------------------------------------------------------------------------
+# The protocol (requests, answers, errors, endpoint overrides) is aws/'s pure code; this path
+# only sends with urllib, which costs ~100 ms less to import than httpx2.
 
 def sso_session_of(args: TokenArgs, sso_region: str | None = None) -> SsoSession:
     from ekstrio.model import SsoSession
@@ -198,20 +202,16 @@ def sso_session_of(args: TokenArgs, sso_region: str | None = None) -> SsoSession
 
 
 def service_url(service: str, sso_region: str, env: Mapping[str, str]) -> str:
-    """``sso`` / ``sso-oidc`` endpoint: AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, else the
-    regional host (profile ``services`` sections are not read on this lean path)."""
-    if env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() != "true":
-        for name in (f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}", "AWS_ENDPOINT_URL"):
-            if env.get(name):
-                return env[name].rstrip("/")
-    from ekstrio.aws.eks_token import partition_of
+    """``sso`` / ``sso-oidc`` endpoint: the configured override (environment only: profile
+    ``services`` sections are not read on this lean path), else the regional host."""
+    from ekstrio.aws.eks_token import partition_and_suffix
+    from ekstrio.aws.endpoints import configured_url
 
+    override = configured_url(service, env=env)
+    if override is not None:
+        return override
     host = "portal.sso" if service == "sso" else "oidc"
-    return f"https://{host}.{sso_region}.{partition_of(sso_region)[1]}"
-
-
-def portal_url(sso_region: str, env: Mapping[str, str]) -> str:
-    return service_url("sso", sso_region, env)
+    return f"https://{host}.{sso_region}.{partition_and_suffix(sso_region)[1]}"
 
 
 # The most of one answer read here: the same cap, for the same reasons, as the scan's
@@ -275,6 +275,31 @@ def _log_http(request: Any, outcome: str, headers: Any, latency: float) -> None:
                 latency=latency, request_id=headers.get("x-amzn-requestid"))
 
 
+def send(base_url: str, request: WireRequest, env: Mapping[str, str]) -> bytes:
+    """Send ``request`` with urllib and return the body of a 2xx answer; an error answer is
+    raised as aws/wire parses it (AwsError subclasses), a failed connection as TransportError.
+    """
+    import urllib.error
+    import urllib.request
+
+    from ekstrio.aws.wire import build_url, parse_error
+
+    headers = {"User-Agent": "ekstrio-token", "Accept": "application/json",
+               **dict(request.headers)}
+    message = urllib.request.Request(  # noqa: S310 (configured_url checked the scheme)
+        build_url(base_url, request), data=request.body, method=request.method,
+        headers=headers)
+    try:
+        with _open(message, env) as response:
+            return _read_capped(response)
+    except urllib.error.HTTPError as exc:
+        raise parse_error(exc.code, dict(exc.headers.items()), _read_capped(exc),
+                          service="sso") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise TransportError(f"cannot reach the SSO portal: {reason}") from None
+
+
 def refresh_sso_token(args: TokenArgs, session: SsoSession, env: Mapping[str, str],
                       now: datetime) -> CachedToken | None:
     """OIDC CreateToken(grant refresh_token), like botocore; None when it does not work.
@@ -284,10 +309,9 @@ def refresh_sso_token(args: TokenArgs, session: SsoSession, env: Mapping[str, st
     """
     import contextlib
     import dataclasses
-    import urllib.error
-    import urllib.request
 
-    from ekstrio.aws import token_cache
+    from ekstrio.aws import oidc, token_cache
+    from ekstrio.aws.wire import parse_json_body
     from ekstrio.fileio import exclusive_lock
 
     with exclusive_lock(token_cache.token_path(session)):
@@ -296,88 +320,39 @@ def refresh_sso_token(args: TokenArgs, session: SsoSession, env: Mapping[str, st
             return sso  # another process refreshed it meanwhile (or it is gone)
         if not sso.can_refresh(now):
             return None
-        region = sso.region or args.sso_region or ""
-        url = f"{service_url('sso-oidc', region, env)}/token"
-        if not url.startswith(("https://", "http://")):
-            return None
-        body = json.dumps({"clientId": sso.client_id, "clientSecret": sso.client_secret,
-                           "grantType": "refresh_token", "refreshToken": sso.refresh_token})
-        request = urllib.request.Request(url, data=body.encode(), method="POST",  # noqa: S310
-                                         headers={"Content-Type": "application/json"})
+        request = oidc.refresh_token_request(sso.client_id or "", sso.client_secret or "",
+                                             sso.refresh_token or "")
         try:
-            with _open(request, env) as response:
-                answer = json.loads(_read_capped(response))
-            refreshed = dataclasses.replace(
-                sso, access_token=str(answer["accessToken"]),
-                expires_at=now + timedelta(seconds=int(answer["expiresIn"])),
-                refresh_token=str(answer.get("refreshToken") or sso.refresh_token))
-        except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError):
+            base = service_url("sso-oidc", sso.region or args.sso_region or "", env)
+            grant = oidc.parse_token(parse_json_body(send(base, request, env),
+                                                     service="sso-oidc"), now=now)
+        except (AwsError, TransportError):
             return None  # botocore keeps the old token on failure; the caller asks to sign in
+        # This path keeps the old refresh token when the answer has none (TokenProvider
+        # drops it, as botocore does): both behaviours are pinned by tests.
+        refreshed = dataclasses.replace(
+            sso, access_token=grant.access_token, expires_at=grant.expires_at,
+            refresh_token=grant.refresh_token or sso.refresh_token)
         with contextlib.suppress(EkstrioError, OSError):  # it still serves this call
             token_cache.save_sso_token(session, refreshed)
         return refreshed
 
 
-def parse_role_credentials(body: Mapping[str, Any]) -> RoleCredentials:
-    from ekstrio.model import RoleCredentials
-
-    try:
-        raw = body["roleCredentials"]
-        return RoleCredentials(
-            access_key_id=str(raw["accessKeyId"]),
-            secret_access_key=str(raw["secretAccessKey"]),
-            session_token=str(raw["sessionToken"]),
-            expiration=datetime.fromtimestamp(int(raw["expiration"]) / 1000, UTC),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise AwsError("MalformedResponse", "GetRoleCredentials answer lacks credentials",
-                       service="sso") from exc
-
-
-def _error_code(headers: Mapping[str, str], body: bytes, status: int) -> tuple[str, str]:
-    code = (headers.get("x-amzn-errortype") or "").split(":", 1)[0].rsplit("#", 1)[-1]
-    message = ""
-    try:
-        data = json.loads(body or b"{}")
-    except ValueError:
-        data = {}
-    if isinstance(data, dict):
-        code = code or str(data.get("code") or data.get("Code") or data.get("__type") or "")
-        code = code.split(":", 1)[0].rsplit("#", 1)[-1]
-        message = str(data.get("message") or data.get("Message") or "")
-    return code or f"HTTP{status}", message
-
-
 def fetch_role_credentials(args: TokenArgs, access_token: str, sso_region: str,
                            env: Mapping[str, str]) -> RoleCredentials:
-    """GetRoleCredentials over urllib: proxies from the environment, AWS_CA_BUNDLE honoured."""
-    import urllib.error
-    import urllib.parse
-    import urllib.request
+    """GetRoleCredentials (aws/portal's request and parser) sent with urllib."""
+    from ekstrio.aws import portal
+    from ekstrio.aws.wire import parse_json_body
 
-    query = urllib.parse.urlencode({"role_name": args.role, "account_id": args.account_id},
-                                   quote_via=urllib.parse.quote, safe="-_.~")
-    url = f"{portal_url(sso_region, env)}/federation/credentials?{query}"
-    if not url.startswith(("https://", "http://")):
-        raise UsageError(f"ekstrio token: the portal endpoint {url.split('?')[0]!r} is not http(s)")
-    request = urllib.request.Request(url, headers={  # noqa: S310 (scheme checked above)
-        "x-amz-sso_bearer_token": access_token, "Accept": "application/json",
-        "User-Agent": "ekstrio-token"})
+    request = portal.get_role_credentials_request(access_token, args.account_id, args.role)
     try:
-        with _open(request, env) as response:
-            body = json.loads(_read_capped(response))
-    except urllib.error.HTTPError as exc:
-        code, message = _error_code({k.lower(): v for k, v in exc.headers.items()},
-                                    _read_capped(exc), exc.code)
-        if exc.code == 401 or code == "UnauthorizedException":
+        body = send(service_url("sso", sso_region, env), request, env)
+    except AwsError as exc:
+        if exc.status == 401 or exc.code == "UnauthorizedException":
             raise AuthError(f"the SSO sign-in has expired or was revoked; run: "
                             f"{args.login_hint}") from None
-        raise AwsError(code, message or f"GetRoleCredentials for {args.account_id}/"
-                       f"{args.role} failed", status=exc.code, service="sso") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise TransportError(f"cannot reach the SSO portal: {reason}") from None
-    return parse_role_credentials(body)
+        raise
+    return portal.parse_role_credentials(parse_json_body(body, service="sso"))
 
 
 def role_credentials(args: TokenArgs, env: Mapping[str, str], now: datetime) -> RoleCredentials:

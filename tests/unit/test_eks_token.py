@@ -97,7 +97,7 @@ def test_partition_table_matches_botocore_endpoint_data() -> None:
     checked = 0
     for partition in data["partitions"]:
         for region in partition["regions"]:
-            assert eks_token.partition_of(region) == (partition["partition"],
+            assert eks_token.partition_and_suffix(region) == (partition["partition"],
                                                       partition["dnsSuffix"]), region
             checked += 1
     assert checked > 30

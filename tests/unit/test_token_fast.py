@@ -320,6 +320,19 @@ def test_cached_path_imports_only_the_standard_library(isolated_home: Path) -> N
     assert done.stderr.strip() == "[] 0"
 
 
+def test_cold_path_protocol_code_imports_no_http_client() -> None:
+    # The token path reuses aws/'s pure protocol code with urllib: importing that code must
+    # not pull in an HTTP client, an event loop or botocore (~100 ms each per kubectl call).
+    probe = ("import sys; import ekstrio.token_fast, ekstrio.aws.wire, ekstrio.aws.portal, "
+             "ekstrio.aws.oidc, ekstrio.aws.endpoints, ekstrio.aws.token_cache, "
+             "ekstrio.aws.eks_token, ekstrio.exec_cache; "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'botocore', 'httpx', "
+             "'httpx2', 'httpcore', 'h11', 'trio', 'anyio', 'cyclopts', 'rich', 'yaml'}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=False, timeout=60)
+    assert (done.stdout.strip(), done.returncode) == ("[]", 0), done.stderr
+
+
 def test_bad_ca_bundle_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     token_cache.save_sso_token(SESSION, token_cache.CachedToken(

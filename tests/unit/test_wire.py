@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx2
 import pytest
 
+from ekstrio.aws.transport import translate_transport_error
 from ekstrio.aws.wire import (
     THROTTLING_CODES,
     WireRequest,
@@ -19,7 +20,6 @@ from ekstrio.aws.wire import (
     parse_json_body,
     parse_retry_after,
     path_segment,
-    translate_transport_error,
 )
 from ekstrio.errors import (
     AccessDeniedError,
@@ -203,8 +203,8 @@ def test_is_retryable_matrix() -> None:
         ServerError("ServerException", status=500),
         TransportError("reset"),
         CallTimeoutError("slow"),
-        httpx2.ConnectError("refused", request=request),
-        httpx2.ReadTimeout("slow", request=request),
+        translate_transport_error(httpx2.ConnectError("refused", request=request)),
+        translate_transport_error(httpx2.ReadTimeout("slow", request=request)),
     ]
     final = [
         AccessDeniedError("AccessDeniedException", status=403),

@@ -64,7 +64,7 @@ class EksToken:
         return f"EksToken(expires_at={self.expires_at.isoformat()})"
 
 
-def partition_of(region: str) -> tuple[str, str]:
+def partition_and_suffix(region: str) -> tuple[str, str]:
     """``(partition, dnsSuffix)`` of ``region``; unknown prefixes are the ``aws`` partition."""
     # Longest prefix first, so "us-isob-" is not taken for "us-iso-".
     for prefix, partition, suffix in sorted(_PARTITIONS, key=lambda p: -len(p[0])):
@@ -77,7 +77,7 @@ def sts_url(region: str) -> str:
     """The regional STS endpoint of ``region`` (scheme + host, no trailing slash)."""
     if not region or "/" in region or ":" in region:
         raise ValueError(f"not an AWS region: {region!r}")
-    return f"https://sts.{region}.{partition_of(region)[1]}"
+    return f"https://sts.{region}.{partition_and_suffix(region)[1]}"
 
 
 def amz_date(moment: datetime) -> str:

@@ -201,6 +201,37 @@ def _services_lookup(config_services: Mapping[str, Any], svc: _Service) -> str |
     return None
 
 
+def configured_url(
+    service: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    config_endpoint_url: str | None = None,
+    config_services: Mapping[str, Any] | None = None,
+) -> str | None:
+    """The configured override for ``service``, if any, in the SDK's order.
+
+    ``AWS_ENDPOINT_URL_<SERVICE>``, ``AWS_ENDPOINT_URL``, the profile's ``services`` section,
+    the profile's ``endpoint_url``; all off with ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true``.
+    A value that is not an http(s) URL is a UsageError (environment) or ConfigError (file).
+    """
+    svc = _service(service)
+    env = os.environ if env is None else env
+    if _true(env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")):
+        return None
+    candidates: list[tuple[str | None, str, type[UsageError | ConfigError]]] = [
+        (env.get(f"AWS_ENDPOINT_URL_{svc.env_suffix}"),
+         f"AWS_ENDPOINT_URL_{svc.env_suffix}", UsageError),
+        (env.get("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL", UsageError),
+        (_services_lookup(config_services, svc) if config_services else None,
+         f"the profile's services section ({svc.config_key} endpoint_url)", ConfigError),
+        (config_endpoint_url, "the profile's endpoint_url", ConfigError),
+    ]
+    for value, origin, error in candidates:
+        if value and value.strip():
+            return _clean_override(value, origin, error)
+    return None
+
+
 def resolve(
     service: str,
     region: str,
@@ -215,20 +246,9 @@ def resolve(
     ``env`` defaults to ``os.environ``; ``config_endpoint_url`` is the
     profile's ``endpoint_url`` and ``config_services`` the profile's
     ``services`` section (config key → URL, or → ``{"endpoint_url": URL}``).
+    Overrides (:func:`configured_url`) never change the signing region.
     """
-    svc = _service(service)
-    env = os.environ if env is None else env
+    override = configured_url(service, env=env, config_endpoint_url=config_endpoint_url,
+                              config_services=config_services)
     partition = partition_of(region)
-    if not _true(env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")):
-        candidates: list[tuple[str | None, str, type[UsageError | ConfigError]]] = [
-            (env.get(f"AWS_ENDPOINT_URL_{svc.env_suffix}"),
-             f"AWS_ENDPOINT_URL_{svc.env_suffix}", UsageError),
-            (env.get("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL", UsageError),
-            (_services_lookup(config_services, svc) if config_services else None,
-             f"the profile's services section ({svc.config_key} endpoint_url)", ConfigError),
-            (config_endpoint_url, "the profile's endpoint_url", ConfigError),
-        ]
-        for value, origin, error in candidates:
-            if value and value.strip():
-                return Endpoint(_clean_override(value, origin, error), region, partition)
-    return Endpoint(default_url(service, region), region, partition)
+    return Endpoint(override or default_url(service, region), region, partition)

@@ -63,9 +63,14 @@ from ekstrio.aws.wire import (
     is_throttle,
     parse_error,
     parse_json_body,
-    translate_transport_error,
 )
-from ekstrio.errors import AwsError, CallTimeoutError, EkstrioError, ResponseTooLargeError
+from ekstrio.errors import (
+    AwsError,
+    CallTimeoutError,
+    EkstrioError,
+    ResponseTooLargeError,
+    TransportError,
+)
 
 __all__ = [
     "CallPolicy",
@@ -161,6 +166,15 @@ class CallStats:
     retries: int = 0
     throttles: int = 0
     errors: int = 0
+
+
+def translate_transport_error(exc: httpx2.HTTPError) -> TransportError:
+    """An HTTP client failure as an ekstrio error (raise it ``from exc``): what makes it
+    retryable for :func:`ekstrio.aws.wire.is_retryable`."""
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx2.TimeoutException):
+        return CallTimeoutError(f"HTTP timeout ({type(exc).__name__}): {detail}")
+    return TransportError(f"HTTP transport failed ({type(exc).__name__}): {detail}")
 
 
 class ScopeBucket:

@@ -6,9 +6,10 @@
   with (``quote(v, safe="-_.~")``; botocore signs the query as given and httpx2
   keeps ``%XX`` escapes, so a ``nextToken`` with ``/+=`` survives).
 - :func:`parse_error`: an AWS error answer → the right :class:`AwsError` subclass.
-- :func:`is_retryable` / :func:`is_throttle`: the single retry predicate.
+- :func:`is_retryable` / :func:`is_throttle`: the single retry predicate (the transport
+  turns HTTP client failures into :class:`TransportError` before it is asked).
 
-No I/O here.
+No I/O here, and no HTTP client import: ``ekstrio token`` reuses this module with urllib.
 """
 
 from __future__ import annotations
@@ -23,12 +24,9 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
-import httpx2
-
 from ekstrio.errors import (
     AccessDeniedError,
     AwsError,
-    CallTimeoutError,
     InvalidRequestError,
     NotFoundError,
     OidcError,
@@ -49,7 +47,6 @@ __all__ = [
     "parse_json_body",
     "parse_retry_after",
     "path_segment",
-    "translate_transport_error",
 ]
 
 # The SDKs' throttling codes (botocore standard retry mode; the Go SDK uses the same list).
@@ -132,10 +129,9 @@ def build_url(base_url: str, request: WireRequest) -> str:
     return url
 
 
-def _header(headers: Mapping[str, str] | httpx2.Headers, name: str) -> str | None:
-    if isinstance(headers, httpx2.Headers):
-        value: str | None = headers.get(name)
-        return value
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    # Any mapping: httpx2's Headers (the transport) or a urllib answer's, as a dict (the
+    # token path); AWS header names are compared case-insensitively either way.
     lowered = name.lower()
     for key, value in headers.items():
         if key.lower() == lowered:
@@ -159,7 +155,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def error_code(status: int, headers: Mapping[str, str] | httpx2.Headers, body: bytes) -> str:
+def error_code(status: int, headers: Mapping[str, str], body: bytes) -> str:
     """The AWS error code, per the SDKs: ``x-amzn-ErrorType``, then the body's
     ``code``/``Code``, then ``__type``, then the HTTP status."""
     header = _header(headers, "x-amzn-ErrorType")
@@ -174,7 +170,7 @@ def error_code(status: int, headers: Mapping[str, str] | httpx2.Headers, body: b
 
 
 def parse_retry_after(
-    headers: Mapping[str, str] | httpx2.Headers, *, now: datetime | None = None
+    headers: Mapping[str, str], *, now: datetime | None = None
 ) -> float | None:
     """Seconds the server asks us to wait: ``Retry-After`` (seconds or an HTTP
     date), else ``x-amz-retry-after`` (milliseconds). None when absent or garbled."""
@@ -204,7 +200,7 @@ def parse_retry_after(
 
 def parse_error(
     status: int,
-    headers: Mapping[str, str] | httpx2.Headers,
+    headers: Mapping[str, str],
     body: bytes,
     *,
     service: str,
@@ -279,14 +275,6 @@ def parse_json_body(body: bytes, *, service: str, status: int = 200) -> dict[str
     return value
 
 
-def translate_transport_error(exc: httpx2.HTTPError) -> TransportError:
-    """An httpx2 failure as an ekstrio error (raise it ``from exc``)."""
-    detail = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx2.TimeoutException):
-        return CallTimeoutError(f"HTTP timeout ({type(exc).__name__}): {detail}")
-    return TransportError(f"HTTP transport failed ({type(exc).__name__}): {detail}")
-
-
 def is_throttle(exc: BaseException) -> bool:
     """True when the service asked us to slow down (429 or a throttling code)."""
     return isinstance(exc, ThrottlingError)
@@ -301,6 +289,5 @@ def is_retryable(exc: BaseException) -> bool:
         return False
     return isinstance(
         exc,
-        ThrottlingError | ServerError | TransportError | httpx2.TransportError
-        | httpx2.TimeoutException,
+        ThrottlingError | ServerError | TransportError,
     )
