@@ -1,8 +1,8 @@
 """Frozen values that flow between the layers of ekstrio.
 
-Nothing here does I/O. Secrets live only in :class:`RoleCredentials` and
-:class:`SsoToken`, whose ``repr`` hides them so that they cannot leak into
-logs or tracebacks by accident.
+Nothing here does I/O. Secrets live only in :class:`RoleCredentials` (and the SSO token in
+:class:`ekstrio.aws.token_cache.CachedToken`), whose ``repr`` hides them so that they cannot
+leak into logs or tracebacks by accident.
 """
 
 from __future__ import annotations
@@ -29,19 +29,6 @@ class SsoSession:
     def cache_key(self) -> str:
         """The string whose sha1 names the AWS CLI token cache file."""
         return self.name if self.name is not None else self.start_url
-
-
-@dataclass(frozen=True, slots=True)
-class SsoToken:
-    """An IAM Identity Center access token (bearer for the portal API)."""
-
-    access_token: str = field(repr=False)
-    expires_at: datetime
-    region: str
-    start_url: str
-
-    def __repr__(self) -> str:
-        return f"SsoToken(start_url={self.start_url!r}, expires_at={self.expires_at.isoformat()})"
 
 
 @dataclass(frozen=True, slots=True)

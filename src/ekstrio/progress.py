@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
 from rich.text import Text
 
+from ekstrio.aws.call_stats import CallStats
 from ekstrio.model import Cluster
 from ekstrio.scan_records import AccountDone, AccountFound, Record, RegionDone, ScanError, Skipped
 
@@ -44,7 +45,8 @@ class _Eta(ProgressColumn):
 class ScanProgress:
     """Counts a scan's records and shows them live on ``console`` when ``enabled``."""
 
-    def __init__(self, console: Console, *, enabled: bool, stats: Any = None) -> None:
+    def __init__(self, console: Console, *, enabled: bool, stats: CallStats | None = None
+                 ) -> None:
         self.console = console
         self.enabled = enabled
         self.stats = stats
@@ -71,7 +73,7 @@ class ScanProgress:
         return self.regions_done
 
     def line(self) -> str:
-        throttles = getattr(self.stats, "throttles", 0)
+        throttles = self.stats.throttles if self.stats is not None else 0
         regions = (f"regions {self.regions_done}/{self.regions_total}"
                    if self.regions_per_account else f"regions {self.regions_done}")
         return (f"accounts {self.accounts_done}/{self.accounts}  {regions}  "

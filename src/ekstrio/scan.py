@@ -12,9 +12,10 @@ Shape (one nursery per level; see docs/architecture.md, "The scan's nursery tree
                         │               per account+role) → ListClusters pages
                         └── describe nursery  one DescribeCluster per name
 
-Every remote call goes through :class:`ScanApi`, five async operations. The real one
-(:mod:`ekstrio.scan_aws`) routes them through the Transport, whose CapacityLimiter bounds
-requests in flight and whose token buckets pace each scope; fakes stand in for tests.
+Every remote call goes through :class:`ScanApi`, five async operations and a priority hint.
+The real one (:mod:`ekstrio.scan_aws`) routes them through the Transport, whose
+CapacityLimiter bounds requests in flight and whose token buckets pace each scope; fakes
+stand in for tests.
 An expected failure (an ``AwsError`` or ``TransportError`` after retries) becomes a
 :class:`ScanError` record for its account/region and never stops a sibling; only bugs
 and :class:`~ekstrio.errors.AuthError` (the SSO token itself is gone) escape.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Protocol
 
 import trio
@@ -49,6 +51,7 @@ from ekstrio.scan_records import (
     ScanError,
     ScanReport,
     Skipped,
+    Stage,
 )
 from ekstrio.slots import PrioritySlots
 
@@ -85,6 +88,20 @@ class ScanApi(Protocol):
     async def describe(
         self, creds: RoleCredentials, account_id: str, region: str, name: str
     ) -> ClusterInfo: ...
+
+    def priority(self, account_id: str, region: str) -> int:
+        """How busy this account-region was last time (clusters listed): busiest first."""
+        ...
+
+
+class Outcome(Enum):
+    """What listing and describing one region with one role came to."""
+
+    COMPLETE = "complete"  # listed to the end, every cluster described
+    PARTIAL = "partial"  # listed, but a page or a DescribeCluster failed
+    DENIED = "denied"  # EKS refused this role (AccessDenied): try the next one
+    DISABLED = "disabled"  # the account has not enabled the region
+    STALE = "stale"  # EKS refused the credentials themselves (expired, bad signature)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,10 +221,9 @@ class _Scan:
     # Busiest first: with a bounded frontier (active_regions, portal_accounts) tasks take
     # their turns in start order, and the region with the most clusters (paced per scope,
     # so the longest to describe) should not wait behind thousands of empty ones. The
-    # hint is how many clusters the previous scan listed there (ScanApi.priority, optional).
+    # hint is how many clusters the previous scan listed there (ScanApi.priority).
     def _priority(self, account_id: str, region: str) -> int:
-        hint = getattr(self.api, "priority", None)
-        return int(hint(account_id, region)) if hint is not None else 0
+        return self.api.priority(account_id, region)
 
     def _account_order(self, account: Account) -> int:
         return -max((self._priority(account.account_id, r) for r in self.request.regions),
@@ -216,14 +232,13 @@ class _Scan:
     def _disabled(self, account: Account) -> set[str]:
         return self._disabled_regions.setdefault(account.account_id, set())
 
-    # ``collector.pending`` says what each unfinished account/region is doing. Entries are
-    # removed only when the work ends normally, never in a ``finally``: after a deadline or
-    # a Ctrl-C the entries left over are exactly the unfinished work, with its stage.
+    # ``collector.frontier`` says what each unfinished account/region is doing; see
+    # scan_records.Frontier for why entries are left only on a normal end.
 
     async def run(self, send: trio.MemorySendChannel[Record]) -> None:
-        pending = self.collector.pending
+        frontier = self.collector.frontier
         async with send, trio.open_nursery() as nursery:
-            pending[(None, None)] = ("accounts", None, None)
+            frontier.enter((None, None), Stage.ACCOUNTS, None, None)
             try:
                 async for page in self.api.accounts():
                     for account in sorted(page, key=self._account_order):
@@ -235,16 +250,16 @@ class _Scan:
                 hint = self.request.login_hint
                 if (refused := token_refused(exc, hint) or any_denial(exc, hint)) is not None:
                     raise refused from exc
-                await send.send(error_record(None, None, None, "accounts", exc))
-            del pending[(None, None)]
+                await send.send(error_record(None, None, None, Stage.ACCOUNTS, exc))
+            frontier.leave((None, None))
 
     async def account(self, account: Account, send: trio.MemorySendChannel[Record]) -> None:
-        pending = self.collector.pending
+        frontier = self.collector.frontier
         key = (account.account_id, None)
         async with send:
             # Roles and credentials back to back, a few accounts at a time: see
             # ScanRequest.portal_accounts. Waiting counts as unfinished work already.
-            pending[key] = ("list_roles", None, account.name)
+            frontier.enter(key, Stage.LIST_ROLES, None, account.name)
             async with self._portal_stage.hold(-self._account_order(account)):
                 usable = await self.roles_and_credentials(account, send)
             if usable is None:
@@ -287,27 +302,27 @@ class _Scan:
     ) -> _Usable | None:
         """The account's roles in order of preference, with credentials for the first usable
         one (all with --all-roles); None when there is nothing to scan (already reported)."""
-        pending = self.collector.pending
+        frontier = self.collector.frontier
         key = (account.account_id, None)
-        pending[key] = ("list_roles", None, account.name)
+        frontier.enter(key, Stage.LIST_ROLES, None, account.name)
         try:
             roles = await self.api.roles(account.account_id)
         except EXPECTED as exc:
             if (refused := token_refused(exc, self.request.login_hint)) is not None:
                 raise refused from exc
-            del pending[key]
-            await send.send(error_record(account, None, None, "list_roles", exc))
+            frontier.leave(key)
+            await send.send(error_record(account, None, None, Stage.LIST_ROLES, exc))
             return None
         candidates = order_roles((r.role_name for r in roles), self.request.roles)
         if not candidates:
-            del pending[key]
+            frontier.leave(key)
             reason = "no matching role" if roles else "no roles assigned"
             await send.send(Skipped(account.account_id, None, reason))
             return None
-        pending[key] = ("credentials", candidates[0], account.name)
+        frontier.enter(key, Stage.CREDENTIALS, candidates[0], account.name)
         creds = _Creds(self.api, account.account_id, self.request.login_hint)
         usable = await self.usable_roles(account, candidates, creds, send)
-        del pending[key]
+        frontier.leave(key)
         return _Usable(usable, creds)
 
     async def usable_roles(
@@ -339,7 +354,7 @@ class _Scan:
         for role, exc in failed:
             # A denied role is expected when there is another; say so only if none works.
             if not usable or not isinstance(exc, AccessDeniedError):
-                await send.send(error_record(account, None, role, "credentials", exc))
+                await send.send(error_record(account, None, role, Stage.CREDENTIALS, exc))
         # Regions may fall back to the later roles after an EKS denial.
         return usable + [r for r in candidates if r not in results]
 
@@ -388,7 +403,7 @@ class _Scan:
         state: _AccountState,
         send: trio.MemorySendChannel[Record],
     ) -> None:
-        pending = self.collector.pending
+        frontier = self.collector.frontier
         key = (account.account_id, region)
         priority = self._priority(account.account_id, region)
         async with send:
@@ -398,15 +413,15 @@ class _Scan:
             listed_any = False
             complete = True
             for role in candidates:
-                pending[key] = ("credentials", role, account.name)
+                frontier.enter(key, Stage.CREDENTIALS, role, account.name)
                 got = await creds.get(role)
                 if isinstance(got, EkstrioError):
                     continue  # reported once by the account task
-                pending[key] = ("list_clusters", role, account.name)
+                frontier.enter(key, Stage.LIST_CLUSTERS, role, account.name)
                 async with self._region_slots.hold(priority):
                     outcome = await self.role_in_region(account, region, role, got, found,
                                                         failures)
-                if outcome == "stale" and creds.from_cache(got):
+                if outcome is Outcome.STALE and creds.from_cache(got):
                     # EKS refused the cached credentials themselves (expired, or a signature
                     # it cannot check): renew once for the account, then try again.
                     got = await creds.renew(role)
@@ -415,13 +430,13 @@ class _Scan:
                     async with self._region_slots.hold(priority):
                         outcome = await self.role_in_region(account, region, role, got, found,
                                                             failures)
-                if outcome == "stale":
+                if outcome is Outcome.STALE:
                     failures.append(ScanError(account.account_id, account.name, region, role,
-                                              "list_clusters", "ExpiredTokenException",
+                                              Stage.LIST_CLUSTERS, "ExpiredTokenException",
                                               "EKS refused fresh role credentials"))
                     continue
-                if outcome == "disabled":
-                    del pending[key]
+                if outcome is Outcome.DISABLED:
+                    frontier.leave(key)
                     if creds.from_cache(got) and not state.trust_disabled:
                         state.suspects.append(region)  # decided by recheck_suspects
                         return
@@ -430,14 +445,14 @@ class _Scan:
                     return
                 # An answer other than "disabled"/"stale" means EKS knew the credentials.
                 state.authenticated = True
-                if outcome == "denied":
+                if outcome is Outcome.DENIED:
                     denied.append(role)
                     continue
                 listed_any = True
-                complete = complete and outcome == "complete"
+                complete = complete and outcome is Outcome.COMPLETE
                 if not self.request.all_roles:
                     break
-            del pending[key]
+            frontier.leave(key)
             for cluster in sorted(found.values(), key=lambda c: c.name):
                 await send.send(cluster)
             if not listed_any and not failures:
@@ -458,12 +473,11 @@ class _Scan:
         creds: RoleCredentials,
         found: dict[str, Cluster],
         failures: list[ScanError],
-    ) -> str:
-        """List and describe with one role: "complete", "partial", "denied", "disabled" or
-        "stale" (EKS refused the credentials themselves)."""
-        pending = self.collector.pending
+    ) -> Outcome:
+        """List and describe with one role."""
+        frontier = self.collector.frontier
         key = (account.account_id, region)
-        pending[key] = ("list_clusters", role, account.name)
+        frontier.enter(key, Stage.LIST_CLUSTERS, role, account.name)
         describe_failures: list[ScanError] = []
         wanted = self.request.filter
 
@@ -474,7 +488,7 @@ class _Scan:
                 return  # deleted between ListClusters and DescribeCluster
             except EXPECTED as exc:
                 describe_failures.append(
-                    error_record(account, region, role, "describe_cluster", exc))
+                    error_record(account, region, role, Stage.DESCRIBE_CLUSTER, exc))
                 return
             if not wanted.tags_selected(info.tags):
                 return
@@ -494,19 +508,19 @@ class _Scan:
                             nursery.start_soon(describe, name)
             except EXPECTED as exc:
                 list_error = exc
-            pending[key] = ("describe_cluster", role, account.name)
+            frontier.enter(key, Stage.DESCRIBE_CLUSTER, role, account.name)
         if list_error is not None:
             if first_page and is_region_not_enabled(list_error):
-                return "disabled"
+                return Outcome.DISABLED
             if first_page and isinstance(list_error, AwsError) and list_error.code in STALE_CODES:
-                return "stale"
+                return Outcome.STALE
             if first_page and isinstance(list_error, AccessDeniedError):
-                return "denied"
-            failures.append(error_record(account, region, role, "list_clusters", list_error))
+                return Outcome.DENIED
+            failures.append(error_record(account, region, role, Stage.LIST_CLUSTERS, list_error))
             failures.extend(describe_failures)
-            return "partial"
+            return Outcome.PARTIAL
         failures.extend(describe_failures)
-        return "partial" if describe_failures else "complete"
+        return Outcome.PARTIAL if describe_failures else Outcome.COMPLETE
 
 
 async def _consume(

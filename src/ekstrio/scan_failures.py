@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ekstrio.errors import AccessDeniedError, AuthError, AwsError, EkstrioError, TransportError
 from ekstrio.model import Account
-from ekstrio.scan_records import ScanError
+from ekstrio.scan_records import ScanError, Stage
 
 # What a failed remote call looks like once the transport has given up on it.
 EXPECTED = (AwsError, TransportError)
@@ -57,7 +57,7 @@ def error_record(
     account: Account | None,
     region: str | None,
     role: str | None,
-    stage: str,
+    stage: Stage,
     exc: EkstrioError,
 ) -> ScanError:
     code = exc.code if isinstance(exc, AwsError) else type(exc).__name__

@@ -12,9 +12,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from enum import StrEnum
 
+from ekstrio.aws.call_stats import CallStats
 from ekstrio.model import Account, Cluster
+
+
+class Stage(StrEnum):
+    """Where in an account's or region's work something failed or stopped (JSON: the value)."""
+
+    ACCOUNTS = "accounts"
+    LIST_ROLES = "list_roles"
+    CREDENTIALS = "credentials"
+    LIST_CLUSTERS = "list_clusters"
+    DESCRIBE_CLUSTER = "describe_cluster"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +36,7 @@ class ScanError:
     account_name: str | None
     region: str | None
     role: str | None
-    stage: str  # accounts | list_roles | credentials | list_clusters | describe_cluster
+    stage: Stage
     code: str
     message: str
 
@@ -62,24 +73,6 @@ class AccountDone:
 Record = Cluster | ScanError | Skipped | RegionDone | AccountFound | AccountDone
 
 
-class StatsView(Protocol):
-    """The transport's call counters (aws.transport.CallStats has these)."""
-
-    calls: int
-    retries: int
-    throttles: int
-
-
-@dataclass
-class Counters:
-    """Stand-in counters when no transport is involved (fakes, ``scan --cached``)."""
-
-    calls: int = 0
-    retries: int = 0
-    throttles: int = 0
-    errors: int = 0
-
-
 @dataclass(frozen=True, slots=True)
 class ScanReport:
     clusters: tuple[Cluster, ...]
@@ -105,15 +98,44 @@ class ScanReport:
 
 # Pending work: (account_id | None, region | None) -> (stage, role, account_name).
 PendingKey = tuple[str | None, str | None]
-PendingValue = tuple[str, str | None, str | None]
+PendingValue = tuple[Stage, str | None, str | None]
+
+
+class Frontier:
+    """The unfinished work of a scan: what each account (region None) and account/region is
+    doing now. The scan's tasks are its only writers, through ``enter`` and ``leave``.
+
+    An entry is left only when its work ends normally, never in a ``finally``: after a
+    deadline or a Ctrl-C the entries that remain are exactly the unfinished work, with its
+    stage, and the collector reports them as errors.
+    """
+
+    def __init__(self) -> None:
+        self._work: dict[PendingKey, PendingValue] = {}
+
+    def enter(self, key: PendingKey, stage: Stage, role: str | None = None,
+              account_name: str | None = None) -> None:
+        self._work[key] = (stage, role, account_name)
+
+    def leave(self, key: PendingKey) -> None:
+        del self._work[key]
+
+    def __len__(self) -> int:
+        return len(self._work)
+
+    def unfinished(self) -> list[tuple[PendingKey, PendingValue]]:
+        return sorted(self._work.items(), key=lambda item: (item[0][0] or "", item[0][1] or ""))
+
+    def clear(self) -> None:
+        self._work.clear()
 
 
 @dataclass
 class ScanCollector:
     """Adds up records; mutable, owned by the one consumer task (and the caller after it)."""
 
-    stats: StatsView = field(default_factory=Counters)
-    pending: dict[PendingKey, PendingValue] = field(default_factory=dict)
+    stats: CallStats = field(default_factory=CallStats)
+    frontier: Frontier = field(default_factory=Frontier)
     timed_out: bool = False
     clusters: dict[tuple[str, str, str], Cluster] = field(default_factory=dict)
     errors: list[ScanError] = field(default_factory=list)
@@ -161,9 +183,7 @@ class ScanCollector:
         else:
             code, why = "ScanTimeout", "the scan's deadline (--timeout) ended before this finished"
         records = []
-        for (account_id, region), (stage, role, name) in sorted(
-            self.pending.items(), key=lambda item: (item[0][0] or "", item[0][1] or "")
-        ):
+        for (account_id, region), (stage, role, name) in self.frontier.unfinished():
             records.append(ScanError(account_id, name, region, role, stage, code, why))
         return records
 
@@ -178,7 +198,7 @@ class ScanCollector:
                 self.add(record)
                 if on_record is not None:
                     on_record(record)
-        self.pending.clear()
+        self.frontier.clear()
         assert self._started_at is not None  # noqa: S101 - set by start() above
         self._report = ScanReport(
             clusters=tuple(sorted(self.clusters.values(),

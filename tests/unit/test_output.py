@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
+from ekstrio.aws.call_stats import CallStats
 from ekstrio.model import Account, Cluster, ClusterInfo, SsoSession
 from ekstrio.output import (
     dumps_line,
@@ -22,7 +23,6 @@ from ekstrio.scan_document import ClusterEntry, ScanDocument
 from ekstrio.scan_records import (
     AccountDone,
     AccountFound,
-    Counters,
     RegionDone,
     ScanCollector,
     ScanError,
@@ -46,7 +46,7 @@ SKIP = Skipped("111122223333", "af-south-1", "region not enabled")
 
 
 def report(**kwargs: object):  # type: ignore[no-untyped-def]
-    collector = ScanCollector(stats=Counters(calls=12, retries=3, throttles=1))
+    collector = ScanCollector(stats=CallStats(calls=12, retries=3, throttles=1))
     collector.start()
     for record in (AccountFound(Account("111122223333", "prod")), CLUSTER, ERROR, SKIP,
                    RegionDone("111122223333", "eu-west-1", True),

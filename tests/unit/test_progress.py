@@ -7,12 +7,12 @@ import re
 
 from rich.console import Console
 
+from ekstrio.aws.call_stats import CallStats
 from ekstrio.model import Account
 from ekstrio.progress import ScanProgress
 from ekstrio.scan_records import (
     AccountDone,
     AccountFound,
-    Counters,
     RegionDone,
     ScanError,
     Skipped,
@@ -36,7 +36,7 @@ def feed(progress: ScanProgress) -> None:
 
 def test_totals_count_account_regions() -> None:
     err = io.StringIO()
-    with ScanProgress(Console(file=err), enabled=False, stats=Counters(throttles=3)) as p:
+    with ScanProgress(Console(file=err), enabled=False, stats=CallStats(throttles=3)) as p:
         feed(p)
     # B is done: all 4 of its regions; A: 3 finished one way or another.
     assert (p.accounts, p.accounts_done, p.regions_total, p.regions_done) == (2, 1, 8, 7)
@@ -52,7 +52,7 @@ def test_before_regions_are_known_no_total_is_made_up() -> None:
 
 def test_line_fits_80_columns_for_a_large_organisation() -> None:
     p = ScanProgress(Console(file=io.StringIO()), enabled=False,
-                     stats=Counters(throttles=12345))
+                     stats=CallStats(throttles=12345))
     p.set_regions(17)
     for i in range(9999):
         p.update(AccountFound(Account(f"{i:012d}", f"a{i}")))
@@ -68,7 +68,7 @@ def plain(text: str) -> str:
 def test_draws_counts_on_a_terminal_at_80_columns() -> None:
     err = io.StringIO()
     console = Console(file=err, force_terminal=True, width=80)
-    with ScanProgress(console, enabled=True, stats=Counters(throttles=2)) as p:
+    with ScanProgress(console, enabled=True, stats=CallStats(throttles=2)) as p:
         feed(p)
         p._progress.refresh()  # type: ignore[union-attr]
     drawn = plain(err.getvalue())

@@ -44,7 +44,7 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_top_help_lists_every_command_with_its_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    from ekstrio.cli import COMMANDS
+    from ekstrio.app import COMMANDS
 
     assert run(["--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())

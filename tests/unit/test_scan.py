@@ -89,6 +89,9 @@ class FakeApi:
     def from_cache(self, creds: RoleCredentials) -> bool:
         return creds.session_token == "stale"
 
+    def priority(self, account_id: str, region: str) -> int:
+        return 0
+
     async def cluster_names(
         self, creds: RoleCredentials, account_id: str, region: str
     ) -> AsyncIterator[list[str]]:

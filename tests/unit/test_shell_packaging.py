@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ekstrio.cli import COMMANDS, run
+from ekstrio.app import COMMANDS
+from ekstrio.cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
 

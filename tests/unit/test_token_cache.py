@@ -157,12 +157,14 @@ def test_can_refresh_needs_all_of_botocore_fields() -> None:
         assert not dataclasses.replace(full, **{name: None}).can_refresh(NOW)
 
 
-def test_load_valid_access_token_margin(isolated_home: Path) -> None:
+def test_loaded_token_validity_margin(isolated_home: Path) -> None:
     tc.save_sso_token(SESSION, _token())
-    assert tc.load_valid_access_token(SESSION, now=NOW) == "AT-secret"
-    assert tc.load_valid_access_token(SESSION, now=NOW + timedelta(minutes=59),
-                                      margin=timedelta(minutes=2)) is None
-    assert tc.load_valid_access_token(SESSION, now=NOW + timedelta(hours=2)) is None
+    token = tc.load_sso_token(SESSION)
+    assert token is not None
+    assert token.access_token == "AT-secret"
+    assert not token.is_expired(NOW)
+    assert token.remaining(NOW + timedelta(minutes=59)) <= timedelta(minutes=2)
+    assert token.is_expired(NOW + timedelta(hours=2))
 
 
 def test_world_readable_folder_is_reported_once(

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from ekstrio.cli import build_app, run
+from ekstrio.app import build_app
+from ekstrio.cli import run
 from ekstrio.user_config import config_path, env_name
 
 

@@ -75,7 +75,7 @@ def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
 
 def make_http_client(*, ca_bundle: str | None = None,
                      transport: HttpTransportKind | None = None) -> httpx2.AsyncClient:
-    """The one HTTP client of a run.
+    """An HTTP client for Transports (a scan opens several: see scan_aws.PER_CLIENT_IN_FLIGHT).
 
     ``trust_env=True`` keeps HTTP(S)_PROXY / ALL_PROXY / NO_PROXY working (proxied URLs
     always use httpx2's transport). There is no httpx timeout: each attempt runs under a trio

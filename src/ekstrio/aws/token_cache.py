@@ -27,7 +27,7 @@ from typing import Any
 
 from ekstrio.aws.timestamps import format_timestamp, parse_timestamp
 from ekstrio.fileio import atomic_write
-from ekstrio.model import RoleCredentials, SsoSession, SsoToken
+from ekstrio.model import RoleCredentials, SsoSession
 
 __all__ = [
     "ROLE_CREDENTIALS_MARGIN",
@@ -38,7 +38,6 @@ __all__ = [
     "load_registration",
     "load_role_credentials",
     "load_sso_token",
-    "load_valid_access_token",
     "parse_timestamp",
     "registration_cache_key",
     "registration_path",
@@ -215,14 +214,6 @@ class CachedToken:
             and self.registration_expires_at > (now or _now())
         )
 
-    def to_sso_token(self, session: SsoSession) -> SsoToken:
-        return SsoToken(
-            access_token=self.access_token,
-            expires_at=self.expires_at,
-            region=self.region or session.region,
-            start_url=self.start_url or session.start_url,
-        )
-
     def to_json(self) -> dict[str, Any]:
         """The file's JSON: unknown fields first, then the known ones (None = absent)."""
         doc = {k: v for k, v in self.raw.items() if k not in _TOKEN_FIELDS}
@@ -293,20 +284,6 @@ def save_sso_token(
     path = token_path(session, cache_dir)
     _write_json(path, doc)
     return path
-
-
-def load_valid_access_token(
-    session: SsoSession,
-    cache_dir: Path | None = None,
-    *,
-    margin: timedelta = timedelta(0),
-    now: datetime | None = None,
-) -> str | None:
-    """The hot path's helper: the cached access token if it is valid for ``margin`` more."""
-    token = load_sso_token(session, cache_dir)
-    if token is None or token.remaining(now) <= margin:
-        return None
-    return token.access_token
 
 
 # --- client registrations -------------------------------------------------------------------

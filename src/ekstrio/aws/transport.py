@@ -53,6 +53,7 @@ import httpx2
 import stamina
 import trio
 
+from ekstrio.aws.call_stats import CallStats
 from ekstrio.aws.endpoints import Endpoint
 from ekstrio.aws.http_client import MAX_BODY, make_http_client, read_capped
 from ekstrio.aws.http_log import http_log, log_attempt
@@ -154,18 +155,6 @@ class RateLimits:
             return self.scope_in_flight
         rate = self.rate_for(scope)
         return max(1, math.ceil(rate)) if math.isfinite(rate) and rate > 0 else None
-
-
-@dataclass(slots=True)
-class CallStats:
-    """Counters for a run. ``calls``: HTTP attempts sent; ``retries``: attempts
-    after the first; ``throttles``: throttling answers; ``errors``: calls that
-    failed for good (after retries)."""
-
-    calls: int = 0
-    retries: int = 0
-    throttles: int = 0
-    errors: int = 0
 
 
 def translate_transport_error(exc: httpx2.HTTPError) -> TransportError:

@@ -22,7 +22,7 @@ def completion(shell: Shell, /) -> int:
     shell
         bash, zsh or fish.
     """
-    from ekstrio.cli import build_app
+    from ekstrio.app import build_app
 
     # The script lists every command's flags, so build the whole CLI (commands stay lazy:
     # cyclopts reads their signatures, nothing runs).

@@ -58,7 +58,7 @@ def config(
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from None
 
-    from ekstrio.cli import build_app
+    from ekstrio.app import build_app
 
     app = build_app()
     known: dict[str, set[str]] = {}
