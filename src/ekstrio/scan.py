@@ -272,8 +272,8 @@ class _Scan:
                                  key=lambda r: -self._priority(account.account_id, r))
                 # Unfinished from now on, admitted or not: a deadline reports them all.
                 for region in regions:
-                    pending[(account.account_id, region)] = ("list_clusters", usable.roles[0],
-                                                             account.name)
+                    frontier.enter((account.account_id, region), Stage.LIST_CLUSTERS,
+                                   usable.roles[0], account.name)
                 async with trio.open_nursery() as nursery:
                     for region in regions:
                         await self._region_tasks.acquire(self._priority(account.account_id,

@@ -16,7 +16,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("protocols and the sim", ("aws.*", "sim.*")),
     ("configuration", ("aws_config", "settings", "filters", "exec_cache")),
     ("values", ("scan_records", "scan_failures", "scan_document", "scan_diff", "kubeconfig")),
-    ("stores", ("inventory", "kubeconfig_io", "profiles")),
+    ("stores", ("inventory", "kubeconfig_io", "kubeconfig_dir", "profiles")),
     ("engine and sign-in", ("scan", "scan_aws", "auth.*")),
     ("runtime", ("scan_runtime",)),
     ("renderers", ("output", "table")),
