@@ -32,6 +32,26 @@ class SsoSession:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionChoice:
+    """Which IAM Identity Center session the user named: the session flags of ``scan``,
+    ``kubeconfig``, ``login`` and ``logout`` (one flattened set of flags in each)."""
+
+    profile: str | None = None
+    """AWS config profile whose SSO settings to use (default: AWS_PROFILE, else the only
+    sso-session)."""
+    sso_session: str | None = None
+    """Name of an [sso-session NAME] section in ~/.aws/config."""
+    start_url: str | None = None
+    """IAM Identity Center start URL, without any config file (needs --sso-region)."""
+    sso_region: str | None = None
+    """Region of IAM Identity Center, with --start-url."""
+
+    @property
+    def given(self) -> bool:
+        return any((self.profile, self.sso_session, self.start_url, self.sso_region))
+
+
+@dataclass(frozen=True, slots=True)
 class Account:
     account_id: str
     name: str

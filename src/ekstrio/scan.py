@@ -24,16 +24,17 @@ and :class:`~ekstrio.errors.AuthError` (the SSO token itself is gone) escape.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Protocol
+from typing import Any
 
 import trio
 
+from ekstrio.account_credentials import AccountCredentials
 from ekstrio.errors import AccessDeniedError, AuthError, AwsError, EkstrioError, NotFoundError
-from ekstrio.filters import ClusterFilter, order_roles
-from ekstrio.model import Account, Cluster, ClusterInfo, Role, RoleCredentials
+from ekstrio.filters import order_roles
+from ekstrio.model import Account, Cluster, RoleCredentials
+from ekstrio.scan_api import Outcome, ScanApi, ScanRequest
 from ekstrio.scan_failures import (
     EXPECTED,
     STALE_CODES,
@@ -64,129 +65,10 @@ __all__ = [
     "run_scan",
 ]
 
-class ScanApi(Protocol):
-    """The five remote operations a scan makes (real: scan_aws.AwsScanApi; tests: fakes)."""
-
-    def accounts(self) -> AsyncIterator[list[Account]]: ...
-
-    async def roles(self, account_id: str) -> list[Role]: ...
-
-    async def credentials(
-        self, account_id: str, role_name: str, *, fresh: bool = False
-    ) -> RoleCredentials:
-        """``fresh``: skip any cache (the cached ones were refused)."""
-        ...
-
-    def from_cache(self, creds: RoleCredentials) -> bool:
-        """Whether these credentials came from a cache (and may have been revoked)."""
-        ...
-
-    def cluster_names(
-        self, creds: RoleCredentials, account_id: str, region: str
-    ) -> AsyncIterator[list[str]]: ...
-
-    async def describe(
-        self, creds: RoleCredentials, account_id: str, region: str, name: str
-    ) -> ClusterInfo: ...
-
-    def priority(self, account_id: str, region: str) -> int:
-        """How busy this account-region was last time (clusters listed): busiest first."""
-        ...
-
-
-class Outcome(Enum):
-    """What listing and describing one region with one role came to."""
-
-    COMPLETE = "complete"  # listed to the end, every cluster described
-    PARTIAL = "partial"  # listed, but a page or a DescribeCluster failed
-    DENIED = "denied"  # EKS refused this role (AccessDenied): try the next one
-    DISABLED = "disabled"  # the account has not enabled the region
-    STALE = "stale"  # EKS refused the credentials themselves (expired, bad signature)
-
-
-@dataclass(frozen=True, slots=True)
-class ScanRequest:
-    """What to scan. ``regions`` is already resolved (the partition's EKS regions by default)."""
-
-    regions: tuple[str, ...]
-    roles: tuple[str, ...] = ()
-    all_roles: bool = False
-    filter: ClusterFilter = field(default_factory=ClusterFilter)
-    timeout: float | None = None
-    login_hint: str = "ekstrio login"
-    """The command that signs this session in again, for the error when the token is refused."""
-    active_regions: int | None = None
-    """At most this many account-regions listing and describing at once (None: no bound)."""
-    portal_accounts: int | None = None
-    """At most this many accounts in their roles+credentials stage at once (None: no bound).
-
-    The portal is paced per token, in arrival order. Unbounded, every account's
-    ListAccountRoles is queued before any GetRoleCredentials, so no account starts its EKS
-    work until nearly all roles are listed. A small bound (half the portal rate) keeps each
-    account's two calls close together: account k starts after about k/rate·2 seconds.
-    """
-
-
-class _Creds:
-    """Role credentials of one account, fetched at most once per role (single-flight).
-
-    Regions of an account start together and may all fall back to the same next
-    role; without this they would each call GetRoleCredentials for it. ``renew`` replaces
-    cached credentials that EKS no longer accepts, once per role, for every region.
-    """
-
-    def __init__(self, api: ScanApi, account_id: str, login_hint: str) -> None:
-        self._api = api
-        self._account_id = account_id
-        self._login_hint = login_hint
-        self._done: dict[tuple[str, bool], trio.Event] = {}
-        self._value: dict[tuple[str, bool], RoleCredentials | EkstrioError] = {}
-
-    async def get(self, role: str) -> RoleCredentials | EkstrioError:
-        renewed = self._value.get((role, True))
-        if isinstance(renewed, RoleCredentials):
-            return renewed
-        return await self._fetch(role, fresh=False)
-
-    async def renew(self, role: str) -> RoleCredentials | EkstrioError:
-        return await self._fetch(role, fresh=True)
-
-    def from_cache(self, creds: RoleCredentials) -> bool:
-        return bool(self._api.from_cache(creds))
-
-    def cached_roles(self) -> list[str]:
-        """Roles whose current credentials came from a cache."""
-        return [role for (role, fresh), value in self._value.items()
-                if not fresh and isinstance(value, RoleCredentials) and self.from_cache(value)]
-
-    async def _fetch(self, role: str, *, fresh: bool) -> RoleCredentials | EkstrioError:
-        key = (role, fresh)
-        while True:
-            event = self._done.get(key)
-            if event is None:
-                event = self._done[key] = trio.Event()
-                try:
-                    self._value[key] = await self._api.credentials(
-                        self._account_id, role, fresh=fresh)
-                except EXPECTED as exc:
-                    if (refused := token_refused(exc, self._login_hint)) is not None:
-                        raise refused from exc
-                    self._value[key] = exc
-                finally:
-                    if key not in self._value:
-                        # Cancelled mid-fetch: let a later caller try again.
-                        del self._done[key]
-                    event.set()
-            else:
-                await event.wait()
-            if key in self._value:
-                return self._value[key]
-
-
 @dataclass(frozen=True)
 class _Usable:
     roles: list[str]
-    creds: _Creds
+    creds: AccountCredentials
 
 
 @dataclass
@@ -320,7 +202,7 @@ class _Scan:
             await send.send(Skipped(account.account_id, None, reason))
             return None
         frontier.enter(key, Stage.CREDENTIALS, candidates[0], account.name)
-        creds = _Creds(self.api, account.account_id, self.request.login_hint)
+        creds = AccountCredentials(self.api, account.account_id, self.request.login_hint)
         usable = await self.usable_roles(account, candidates, creds, send)
         frontier.leave(key)
         return _Usable(usable, creds)
@@ -329,7 +211,7 @@ class _Scan:
         self,
         account: Account,
         candidates: list[str],
-        creds: _Creds,
+        creds: AccountCredentials,
         send: trio.MemorySendChannel[Record],
     ) -> list[str]:
         """Roles whose credentials could be had: the first that works, or all with --all-roles.
@@ -362,7 +244,7 @@ class _Scan:
         self,
         account: Account,
         usable: list[str],
-        creds: _Creds,
+        creds: AccountCredentials,
         state: _AccountState,
         send: trio.MemorySendChannel[Record],
     ) -> None:
@@ -399,7 +281,7 @@ class _Scan:
         account: Account,
         region: str,
         candidates: list[str],
-        creds: _Creds,
+        creds: AccountCredentials,
         state: _AccountState,
         send: trio.MemorySendChannel[Record],
     ) -> None:

@@ -26,7 +26,7 @@ from ekstrio.auth.session import login_hint, oidc_endpoint, resolve
 from ekstrio.aws.transport import CallStats
 from ekstrio.filters import ClusterFilter, check_regions
 from ekstrio.logs import account_label
-from ekstrio.model import SsoSession
+from ekstrio.model import SessionChoice, SsoSession
 from ekstrio.scan import ScanRequest, run_scan
 from ekstrio.scan_aws import open_scan, scan_environment
 from ekstrio.scan_document import ScanDocument
@@ -40,10 +40,7 @@ log = logging.getLogger("ekstrio.scan")
 class ScanOptions:
     """What to scan and how fast: the session flags, the filters and the preset."""
 
-    profile: str | None = None
-    sso_session: str | None = None
-    start_url: str | None = None
-    sso_region: str | None = None
+    session: SessionChoice = field(default_factory=SessionChoice)
     regions: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
     all_roles: bool = False
@@ -101,8 +98,7 @@ def run_aws_scan(
     raised.
     """
     env = dict(os.environ) if env is None else dict(env)
-    cfg, session = resolve(profile=options.profile, sso_session=options.sso_session,
-                           start_url=options.start_url, sso_region=options.sso_region, env=env)
+    cfg, session = resolve(options.session, env=env)
     preset = options.preset or load_preset(None)
     where = scan_environment(session, env=cfg.env, config_endpoint_url=cfg.endpoint_url,
                              config_services=cfg.services)
@@ -112,7 +108,7 @@ def run_aws_scan(
         all_roles=options.all_roles,
         filter=options.cluster_filter,
         timeout=preset.scan_timeout,
-        login_hint=login_hint(session, profile=options.profile or cfg.profile_name),
+        login_hint=login_hint(session, profile=options.session.profile or cfg.profile_name),
         active_regions=preset.workers,
         portal_accounts=max(1, math.ceil(preset.portal_rps / 2)),
     )
@@ -133,7 +129,7 @@ async def _scan_async(
     async with open_scan(
         session, preset,
         access_token=lambda t: TokenProvider(session, t, endpoint=oidc,
-                                             profile=options.profile).access_token,
+                                             profile=options.session.profile).access_token,
         refresh=options.refresh, env=cfg.env, config_endpoint_url=cfg.endpoint_url,
         config_services=cfg.services, ca_bundle=cfg.ca_bundle, stats=stats,
     ) as (api, _where):

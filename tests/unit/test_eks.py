@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
@@ -13,10 +12,8 @@ import respx
 from wire_fakes import (
     CREDS,
     aws_error,
-    make_transport,
     model_errors,
     recompute_signature,
-    respx_client,
 )
 
 from ekstrio.aws import eks
@@ -38,18 +35,6 @@ BASE = "https://eks.eu-west-1.amazonaws.com"
 
 
 pytestmark = pytest.mark.usefixtures("live_retries")
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-async def transport() -> AsyncIterator[Transport]:
-    async with respx_client() as client:
-        yield make_transport(client)
 
 
 def assert_signed(request: httpx2.Request, region: str = REGION) -> None:

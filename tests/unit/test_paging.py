@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx2
 import pytest
 import respx
-from wire_fakes import CREDS, make_transport, respx_client
+from wire_fakes import CREDS
 
 from ekstrio.aws import eks, portal
 from ekstrio.aws.endpoints import resolve
@@ -20,12 +20,6 @@ from ekstrio.errors import AwsError
 TOKEN = "portal-bearer"
 PORTAL = resolve("sso", "eu-west-1", env={})
 EKS = resolve("eks", "eu-west-1", env={})
-
-
-@pytest.fixture
-async def transport() -> AsyncIterator[Transport]:
-    async with respx_client() as client:
-        yield make_transport(client)
 
 
 def endless(items: Callable[[int], dict[str, Any]]) -> tuple[Callable[..., httpx2.Response],

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 import httpx2
 import pytest
 import respx
-from wire_fakes import aws_error, make_transport, model_errors, respx_client
+from wire_fakes import aws_error, model_errors
 
 from ekstrio.aws import portal
 from ekstrio.aws.endpoints import resolve
@@ -30,18 +29,6 @@ BASE = "https://portal.sso.eu-west-1.amazonaws.com"
 
 
 pytestmark = pytest.mark.usefixtures("live_retries")
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-async def transport() -> AsyncIterator[Transport]:
-    async with respx_client() as client:
-        yield make_transport(client)
 
 
 def query(request: httpx2.Request) -> list[tuple[str, str]]:

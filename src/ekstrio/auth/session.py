@@ -8,26 +8,25 @@ from collections.abc import Mapping
 from ekstrio import aws_config
 from ekstrio.aws import endpoints
 from ekstrio.aws.endpoints import Endpoint
-from ekstrio.model import SsoSession
+from ekstrio.model import SessionChoice, SsoSession
 
 
 def resolve(
-    *,
-    profile: str | None = None,
-    sso_session: str | None = None,
-    start_url: str | None = None,
-    sso_region: str | None = None,
-    env: Mapping[str, str] | None = None,
+    choice: SessionChoice | None = None, *, env: Mapping[str, str] | None = None
 ) -> tuple[aws_config.AwsConfig, SsoSession]:
-    """Read the config and pick the session (see :func:`aws_config.resolve_session`).
+    """Read the config and pick the session the flags name (see
+    :func:`aws_config.resolve_session`).
 
     The returned config has ``profile`` chosen, so its ``endpoint_url``,
     ``services`` and ``ca_bundle`` are that profile's.
     """
     env = os.environ if env is None else env
-    cfg = aws_config.load(env=env).with_profile(profile)
-    session = aws_config.resolve_session(cfg, start_url=start_url, sso_region=sso_region,
-                                         sso_session=sso_session, profile=profile, env=env)
+    choice = choice or SessionChoice()
+    cfg = aws_config.load(env=env).with_profile(choice.profile)
+    session = aws_config.resolve_session(cfg, start_url=choice.start_url,
+                                         sso_region=choice.sso_region,
+                                         sso_session=choice.sso_session,
+                                         profile=choice.profile, env=env)
     return cfg, session
 
 

@@ -27,11 +27,15 @@ def profiles(
     region: Annotated[str | None, Parameter(
         help="The profiles' default region; default: AWS_REGION, else AWS_DEFAULT_REGION, "
         "else the SSO region.")] = None,
-    sso_session: Annotated[str | None, Parameter(
+    write_sso_session: Annotated[str | None, Parameter(
+        # --sso-session is its old spelling: elsewhere that flag picks the session to use.
+        name=["--write-sso-session", "--sso-session"],
         help="Write an [sso-session NAME] section (with --start-url and --sso-region) and "
         "point the profiles at it.")] = None,
-    start_url: Annotated[str | None, Parameter(help="SSO start URL for --sso-session.")] = None,
-    sso_region: Annotated[str | None, Parameter(help="SSO region for --sso-session.")] = None,
+    start_url: Annotated[str | None, Parameter(
+        help="SSO start URL for --write-sso-session.")] = None,
+    sso_region: Annotated[str | None, Parameter(
+        help="SSO region for --write-sso-session.")] = None,
     prune: Annotated[bool, Parameter(
         negative=(), help="Remove ekstrio's profiles for roles gone from accounts this scan "
         "completed.")] = False,
@@ -57,16 +61,16 @@ def profiles(
     inventory = parse_inventory(kubeconfig_io.read_inventory(from_, env, sys.stdin.read))
     session = None
     sso = inventory.sso
-    if sso_session is not None:
+    if write_sso_session is not None:
         url = start_url or (sso.start_url if sso else None)
         sregion = sso_region or (sso.region if sso else None)
         if not url or not sregion:
-            raise UsageError("--sso-session needs --start-url and --sso-region (the scan did "
-                             "not record them)")
-        session = SessionSection(sso_session, url, sregion)
-        sso = SsoRef(sso_session, url, sregion)
+            raise UsageError("--write-sso-session needs --start-url and --sso-region (the "
+                             "scan did not record them)")
+        session = SessionSection(write_sso_session, url, sregion)
+        sso = SsoRef(write_sso_session, url, sregion)
     elif start_url or sso_region:
-        raise UsageError("--start-url and --sso-region go with --sso-session NAME")
+        raise UsageError("--start-url and --sso-region go with --write-sso-session NAME")
     path = (config_file.expanduser() if config_file else
             Path(env.get("AWS_CONFIG_FILE") or Path.home() / ".aws" / "config").expanduser())
     lists = cached_account_roles(inventory)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ekstrio.scan_runtime import ScanOptions
 
 from ekstrio.errors import ExitCode, UsageError
+from ekstrio.model import SessionChoice
 
 OutputFormat = Literal["table", "wide", "json", "yaml", "ndjson"]
 
@@ -34,10 +35,7 @@ Many = Annotated[list[str] | None, Parameter(group=WHAT, consume_multiple=False,
 
 def scan(
     *,
-    profile: Annotated[str | None, Parameter(group=SESSION)] = None,
-    sso_session: Annotated[str | None, Parameter(group=SESSION)] = None,
-    start_url: Annotated[str | None, Parameter(group=SESSION)] = None,
-    sso_region: Annotated[str | None, Parameter(group=SESSION)] = None,
+    flags: Annotated[SessionChoice | None, Parameter(name="*", group=SESSION)] = None,
     regions: Many = None,
     role: Many = None,
     all_roles: Annotated[bool, Parameter(group=WHAT, negative=())] = False,
@@ -76,15 +74,6 @@ def scan(
 
     Parameters
     ----------
-    profile
-        AWS config profile whose SSO settings to use (default: AWS_PROFILE, else the only
-        sso-session).
-    sso_session
-        Name of an [sso-session NAME] section in ~/.aws/config.
-    start_url
-        IAM Identity Center start URL, without any config file (needs --sso-region).
-    sso_region
-        Region of IAM Identity Center, with --start-url.
     regions
         Regions to scan (repeat or comma-separate); default: every EKS region of the
         session's partition. Regions an account has not enabled are skipped.
@@ -167,9 +156,9 @@ def scan(
     # keyword for callers that run scan() in-process.
     verbose = verbose or logging.getLogger("ekstrio").isEnabledFor(logging.INFO)
     options = ScanOptions(
-        profile=profile, sso_session=sso_session, start_url=start_url, sso_region=sso_region,
-        regions=tuple(regions or ()), roles=tuple(role or ()), all_roles=all_roles,
-        cluster_filter=cluster_filter, preset=chosen, refresh=refresh,
+        session=flags or SessionChoice(), regions=tuple(regions or ()),
+        roles=tuple(role or ()), all_roles=all_roles, cluster_filter=cluster_filter,
+        preset=chosen, refresh=refresh,
     )
     show_progress = not quiet and not verbose and sys.stderr.isatty()
     return _run(options, fmt, out, err, progress=show_progress, verbose=verbose, save=save,
