@@ -33,8 +33,9 @@ class SsoSession:
 
 @dataclass(frozen=True, slots=True)
 class SessionChoice:
-    """Which IAM Identity Center session the user named: the session flags of ``scan``,
-    ``kubeconfig``, ``login`` and ``logout`` (one flattened set of flags in each)."""
+    """Which IAM Identity Center session the user named: the four session flags of ``scan``,
+    ``kubeconfig``, ``login`` and ``logout`` as one value below the CLI (the commands keep
+    them as flat parameters: config.toml and EKSTRIO_* defaults bind to those names)."""
 
     profile: str | None = None
     """AWS config profile whose SSO settings to use (default: AWS_PROFILE, else the only

@@ -14,13 +14,13 @@ SRC = Path(ekstrio.__file__).parent
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("ekstrio", "errors", "model", "fileio", "slots", "logs")),
     ("protocols and the sim", ("aws.*", "sim.*")),
-    ("configuration", ("aws_config", "settings", "filters", "exec_cache")),
+    ("configuration", ("aws_config", "settings", "user_config", "filters", "exec_cache")),
     ("values", ("scan_records", "scan_failures", "scan_document", "scan_diff", "scan_api",
                 "kubeconfig")),
     ("stores", ("inventory", "kubeconfig_io", "kubeconfig_dir", "profiles")),
     ("engine and sign-in", ("scan", "account_credentials", "scan_aws", "auth.*")),
     ("runtime", ("scan_runtime",)),
-    ("renderers", ("output", "table")),
+    ("renderers", ("output", "table", "progress", "document_formats")),
     ("commands", ("commands.*", "app", "token_fast")),
     ("entry points", ("cli", "__main__")),
 )

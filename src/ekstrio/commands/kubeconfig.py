@@ -91,7 +91,10 @@ def kubeconfig(
     scan: Annotated[bool, Parameter(
         negative=(), help="Scan first (also done when there is no saved scan), with the "
         "session and region/role flags below.")] = False,
-    flags: Annotated[SessionChoice | None, Parameter(name="*", group="Scan session")] = None,
+    profile: Annotated[str | None, Parameter(help="Scan: AWS config profile.")] = None,
+    sso_session: Annotated[str | None, Parameter(help="Scan: [sso-session NAME].")] = None,
+    start_url: Annotated[str | None, Parameter(help="Scan: SSO start URL.")] = None,
+    sso_region: Annotated[str | None, Parameter(help="Scan: SSO region.")] = None,
     regions: Annotated[list[str] | None, Parameter(
         negative=(), help="Scan: regions (repeat or comma-separate).")] = None,
     role: Annotated[list[str] | None, Parameter(
@@ -118,7 +121,8 @@ def kubeconfig(
         raise UsageError("--from reads a scan; --scan makes a new one: use one or the other")
     if from_ is None and (scan or not kubeconfig_io.inventory_path(env).exists()):
         document = scan_first(ScanOptions(
-            session=flags or SessionChoice(), regions=tuple(regions or ()),
+            session=SessionChoice(profile, sso_session, start_url, sso_region),
+            regions=tuple(regions or ()),
             roles=tuple(role or ()), all_roles=all_roles))
     else:
         document = ScanDocument.from_json(kubeconfig_io.read_inventory(from_, env,

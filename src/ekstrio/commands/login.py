@@ -55,7 +55,10 @@ def _when(moment: datetime) -> str:
 
 def login(
     *,
-    flags: Annotated[SessionChoice | None, Parameter(name="*", group="Session")] = None,
+    profile: Annotated[str | None, Parameter(group="Session")] = None,
+    sso_session: Annotated[str | None, Parameter(group="Session")] = None,
+    start_url: Annotated[str | None, Parameter(group="Session")] = None,
+    sso_region: Annotated[str | None, Parameter(group="Session")] = None,
     device_code: Annotated[bool, Parameter(negative=())] = False,
     no_browser: Annotated[bool, Parameter(negative=())] = False,
 ) -> int:
@@ -69,6 +72,15 @@ def login(
 
     Parameters
     ----------
+    profile
+        AWS config profile whose SSO settings to use (default: AWS_PROFILE, else the only
+        sso-session).
+    sso_session
+        Name of an [sso-session NAME] section in ~/.aws/config.
+    start_url
+        IAM Identity Center start URL, without any config file (needs --sso-region).
+    sso_region
+        Region of IAM Identity Center, with --start-url.
     device_code
         Use the device-code flow (sign in on any device by entering a code).
     no_browser
@@ -83,9 +95,10 @@ def login(
     from ekstrio.aws import token_cache
 
     env = dict(os.environ)
-    cfg, session = resolve(flags, env=env)
+    cfg, session = resolve(SessionChoice(profile, sso_session, start_url, sso_region),
+                           env=env)
     endpoint = oidc_endpoint(session, cfg)
-    hint = login_hint(session, profile=(flags and flags.profile) or cfg.profile_name)
+    hint = login_hint(session, profile=profile or cfg.profile_name)
     use_device = device_code or not browser_available(env)
 
     async def run() -> token_cache.CachedToken:
@@ -109,7 +122,10 @@ def login(
 
 def logout(
     *,
-    flags: Annotated[SessionChoice | None, Parameter(name="*", group="Session")] = None,
+    profile: Annotated[str | None, Parameter(group="Session")] = None,
+    sso_session: Annotated[str | None, Parameter(group="Session")] = None,
+    start_url: Annotated[str | None, Parameter(group="Session")] = None,
+    sso_region: Annotated[str | None, Parameter(group="Session")] = None,
     all_credentials: Annotated[bool, Parameter(name="--all", negative=())] = False,
 ) -> int:
     """Sign out: revoke the SSO session and remove its cached token and credentials.
@@ -120,6 +136,14 @@ def logout(
 
     Parameters
     ----------
+    profile
+        AWS config profile whose SSO settings to use.
+    sso_session
+        Name of an [sso-session NAME] section in ~/.aws/config.
+    start_url
+        IAM Identity Center start URL (needs --sso-region).
+    sso_region
+        Region of IAM Identity Center, with --start-url.
     all_credentials
         Also remove every SSO role-credential file in ~/.aws/cli/cache, including those
         the AWS CLI wrote (as `aws sso logout` does).
@@ -131,7 +155,8 @@ def logout(
     from ekstrio.auth.session import portal_endpoint, resolve
 
     env = dict(os.environ)
-    cfg, session = resolve(flags, env=env)
+    cfg, session = resolve(SessionChoice(profile, sso_session, start_url, sso_region),
+                           env=env)
     endpoint = portal_endpoint(session, cfg)
 
     async def run() -> LogoutResult:

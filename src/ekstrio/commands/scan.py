@@ -35,7 +35,10 @@ Many = Annotated[list[str] | None, Parameter(group=WHAT, consume_multiple=False,
 
 def scan(
     *,
-    flags: Annotated[SessionChoice | None, Parameter(name="*", group=SESSION)] = None,
+    profile: Annotated[str | None, Parameter(group=SESSION)] = None,
+    sso_session: Annotated[str | None, Parameter(group=SESSION)] = None,
+    start_url: Annotated[str | None, Parameter(group=SESSION)] = None,
+    sso_region: Annotated[str | None, Parameter(group=SESSION)] = None,
     regions: Many = None,
     role: Many = None,
     all_roles: Annotated[bool, Parameter(group=WHAT, negative=())] = False,
@@ -74,6 +77,15 @@ def scan(
 
     Parameters
     ----------
+    profile
+        AWS config profile whose SSO settings to use (default: AWS_PROFILE, else the only
+        sso-session).
+    sso_session
+        Name of an [sso-session NAME] section in ~/.aws/config.
+    start_url
+        IAM Identity Center start URL, without any config file (needs --sso-region).
+    sso_region
+        Region of IAM Identity Center, with --start-url.
     regions
         Regions to scan (repeat or comma-separate); default: every EKS region of the
         session's partition. Regions an account has not enabled are skipped.
@@ -156,7 +168,8 @@ def scan(
     # keyword for callers that run scan() in-process.
     verbose = verbose or logging.getLogger("ekstrio").isEnabledFor(logging.INFO)
     options = ScanOptions(
-        session=flags or SessionChoice(), regions=tuple(regions or ()),
+        session=SessionChoice(profile, sso_session, start_url, sso_region),
+        regions=tuple(regions or ()),
         roles=tuple(role or ()), all_roles=all_roles, cluster_filter=cluster_filter,
         preset=chosen, refresh=refresh,
     )
