@@ -350,11 +350,11 @@ def test_the_token_cache_folder_is_private(isolated_home: Path) -> None:
     env = {"XDG_CACHE_HOME": str(isolated_home / ".cache")}
     path = Path(token_fast.cache_path(args, env))
     expires = datetime.now(UTC) + timedelta(minutes=10)
-    token_fast.save_cached(path, "k8s-aws-v1.a", expires)
+    exec_cache.save_cached(path, "k8s-aws-v1.a", expires)
     # ~/.cache may be shared (0755 by convention); ekstrio's own folders are not.
     assert [stat.S_IMODE(p.stat().st_mode) for p in (path.parent.parent, path.parent)] == [
         0o700, 0o700]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     path.parent.chmod(0o755)  # as earlier releases made it
-    token_fast.save_cached(path, "k8s-aws-v1.b", expires)
+    exec_cache.save_cached(path, "k8s-aws-v1.b", expires)
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
