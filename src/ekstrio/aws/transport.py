@@ -45,7 +45,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -305,8 +305,12 @@ class Transport:
         service: str,
         scope: Hashable,
         auth: httpx2.Auth | None = None,
+        decode: Callable[[bytes], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Send ``request`` to ``endpoint`` and return the answer's JSON object.
+
+        ``decode`` replaces the JSON reading of a successful body (STS answers
+        XML); it raises an :class:`AwsError` for a body it cannot read.
 
         Raises an :class:`AwsError` subclass or :class:`TransportError` once
         retries are spent or the failure is not retryable.
@@ -334,7 +338,8 @@ class Transport:
                         self.stats.retries += 1
                     first = False
                     return await self._attempt(url, request, service=service, bucket=bucket,
-                                               slots=slots, auth=auth, number=attempt.num)
+                                               slots=slots, auth=auth, number=attempt.num,
+                                               decode=decode)
         except EkstrioError:
             self.stats.errors += 1
             raise
@@ -350,6 +355,7 @@ class Transport:
         slots: trio.Semaphore | None,
         auth: httpx2.Auth | None,
         number: int = 1,
+        decode: Callable[[bytes], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         # --debug (ekstrio.http): one line per attempt that went out, whatever its end.
         queued = trio.current_time()
@@ -393,6 +399,8 @@ class Transport:
                     self.stats.throttles += 1
                     bucket.throttled(error.retry_after)
                 raise error
+            if decode is not None:
+                return decode(body)
             return parse_json_body(body, service=service, status=status)
         finally:
             if sent is not None and http_log.isEnabledFor(logging.DEBUG):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import email.utils
 import json
 import math
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +48,7 @@ __all__ = [
     "parse_json_body",
     "parse_retry_after",
     "path_segment",
+    "read_xml",
 ]
 
 # The SDKs' throttling codes (botocore standard retry mode; the Go SDK uses the same list).
@@ -145,6 +147,52 @@ def _trim_code(raw: str) -> str:
     return raw.split(":", 1)[0].rsplit("#", 1)[-1].strip()
 
 
+# An XML answer (STS's query protocol) larger than this is not read: GetCallerIdentity's is
+# about 400 bytes and an error about 300.
+XML_CAP = 64 * 1024
+
+
+def read_xml(body: bytes) -> ET.Element | None:
+    """The root element of a small XML answer, or None when it is not one we read.
+
+    Everything an AWS answer carries is untrusted: bodies over :data:`XML_CAP` and any
+    document with a DOCTYPE (the door to entity expansion) are refused before parsing.
+    Namespaces are stripped from tags so callers match plain names.
+    """
+    if len(body) > XML_CAP or b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
+        return None
+    try:
+        root = ET.fromstring(body)  # noqa: S314 - capped and DOCTYPE-free (above)
+    except ET.ParseError:
+        return None
+    for element in root.iter():
+        if isinstance(element.tag, str) and "}" in element.tag:
+            element.tag = element.tag.rsplit("}", 1)[1]
+    return root
+
+
+def _xml_error(body: bytes) -> dict[str, Any]:
+    # The query protocol's <ErrorResponse><Error><Code/><Message/></Error></ErrorResponse>.
+    if not body.lstrip().startswith(b"<"):
+        return {}
+    root = read_xml(body)
+    error = root.find(".//Error") if root is not None else None
+    if error is None:
+        return {}
+    return {key: (error.findtext(key) or "").strip() for key in ("Code", "Message")
+            if error.findtext(key)}
+
+
+def _error_doc(body: bytes) -> dict[str, Any]:
+    # rest-json errors are flat; the query protocol nests {"Error": {"Code", "Message"}}
+    # in JSON (when asked for JSON) and in XML.
+    doc = _json_object(body)
+    nested = doc.get("Error")
+    if isinstance(nested, dict):
+        return {**doc, **{k: v for k, v in nested.items() if k in ("Code", "Message")}}
+    return doc or _xml_error(body)
+
+
 def _json_object(body: bytes) -> dict[str, Any]:
     if not body:
         return {}
@@ -161,7 +209,7 @@ def error_code(status: int, headers: Mapping[str, str], body: bytes) -> str:
     header = _header(headers, "x-amzn-ErrorType")
     if header and _trim_code(header):
         return _trim_code(header)
-    doc = _json_object(body)
+    doc = _error_doc(body)
     for key in ("code", "Code", "__type"):
         value = doc.get(key)
         if isinstance(value, str) and _trim_code(value):
@@ -206,7 +254,7 @@ def parse_error(
     service: str,
 ) -> AwsError:
     """Turn an error answer into the matching :class:`AwsError` subclass."""
-    doc = _json_object(body)
+    doc = _error_doc(body)
     request_id = (
         _header(headers, "x-amzn-RequestId") or _header(headers, "x-amz-request-id") or None
     )
