@@ -101,7 +101,7 @@ class UnknownReason(StrEnum):
     CONFIG_MAP = "config-map"    # CONFIG_MAP mode: only aws-auth decides; not readable via EKS
     AWS_AUTH = "aws-auth"        # API_AND_CONFIG_MAP, no entry: only aws-auth could let it in
     DENIED = "denied"            # the role may not read access entries (AccessDenied)
-    NOT_ACTIVE = "not-active"    # the cluster is not ACTIVE: no endpoint to get into
+    NO_ENDPOINT = "no-endpoint"  # no API server endpoint yet (CREATING, FAILED)
     ERROR = "error"              # another failure (after retries); `detail` has the code
 
 

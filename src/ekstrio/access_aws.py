@@ -113,8 +113,9 @@ async def check_cluster_access(
     AWS or transport failure: that is an ``unknown`` verdict."""
     stats.checked += 1
     mode = AuthMode.parse(cluster.authentication_mode)
-    if cluster.status != "ACTIVE":
-        return verdict_unknown(UnknownReason.NOT_ACTIVE, mode=mode, detail=cluster.status)
+    if not cluster.endpoint:
+        # CREATING or FAILED: there is no API server to get into (UPDATING still has one).
+        return verdict_unknown(UnknownReason.NO_ENDPOINT, mode=mode, detail=cluster.status)
     caller: CallerIdentity | None = None
     try:
         caller = await callers.get(t, sts_endpoint, creds, account_id=account_id)

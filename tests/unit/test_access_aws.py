@@ -29,7 +29,8 @@ WHO = (f'{{"GetCallerIdentityResponse":{{"GetCallerIdentityResult":{{"Account":"
 
 def cluster(name: str = "web", mode: str | None = "API", status: str = "ACTIVE") -> ClusterInfo:
     return ClusterInfo(name=name, arn=f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{name}",
-                       status=status, authentication_mode=mode)
+                       status=status, authentication_mode=mode,
+                       endpoint=None if status == "CREATING" else "https://x.eks.amazonaws.com")
 
 
 @pytest.fixture
@@ -114,7 +115,7 @@ async def test_config_map_costs_no_eks_call(router: respx.MockRouter, transport:
 async def test_inactive_cluster_costs_nothing(router: respx.MockRouter,
                                               transport: Transport) -> None:
     verdict = await check(transport, cluster(status="CREATING"))
-    assert verdict.reason is UnknownReason.NOT_ACTIVE
+    assert verdict.reason is UnknownReason.NO_ENDPOINT
     assert transport.stats.calls == 0
 
 
