@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "Find every EKS cluster in every account, role and region you can reach."),
     "kubeconfig": ("ekstrio.commands.kubeconfig:kubeconfig",
                    "Write kubeconfig contexts for the clusters of the last scan."),
+    "access": ("ekstrio.commands.access:access",
+               "Check kubeconfig contexts live: can kubectl get in, and as whom?"),
     "token": ("ekstrio.commands.token:token",
               "Print an ExecCredential for kubectl (the exec plugin)."),
     "profiles": ("ekstrio.commands.profiles:profiles",

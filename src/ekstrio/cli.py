@@ -44,6 +44,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     logs.configure(verbosity)
     try:
         command = tokens[0] if tokens and tokens[0] in COMMANDS else None
+        if command == "scan":
+            from ekstrio.commands.scan import bare_access_flag
+
+            tokens = bare_access_flag(tokens)
         result = build_app(command)(
             tokens,
             result_action="return_value",

@@ -39,6 +39,17 @@ def ndjson_record(record: Record) -> dict[str, Any] | None:
     return None
 
 
+def ndjson_access(doc: ScanDocument) -> Iterator[dict[str, Any]]:
+    """One ``"type": "access"`` object per (cluster, role) that ``scan --access`` checked.
+
+    The access pass runs after the scan, when the cluster lines are already out, so its
+    results come as their own lines (before the summary), keyed like the cluster records."""
+    for entry in doc.clusters:
+        for role, value in (entry.access or {}).items():
+            yield {"type": "access", "account_id": entry.account_id, "region": entry.region,
+                   "name": entry.name, "role": role, **value.to_json()}
+
+
 def ndjson_lines(doc: ScanDocument) -> Iterator[dict[str, Any]]:
     """A saved document as NDJSON objects: its records, then the summary (``scan --cached``)."""
     for entry in doc.clusters:
@@ -47,6 +58,7 @@ def ndjson_lines(doc: ScanDocument) -> Iterator[dict[str, Any]]:
         yield {"type": "error", **error.to_json()}
     for skipped in doc.skipped:
         yield {"type": "skipped", **skipped.to_json()}
+    yield from ndjson_access(doc)
     yield ndjson_summary(doc)
 
 
@@ -108,10 +120,28 @@ def summary_line(report: ScanReport) -> str:
     return ", ".join(parts) + tail
 
 
-def render_table(report: ScanReport, out: Console, err: Console, *, wide: bool = False) -> None:
-    """A table of clusters on ``out``; errors and the summary on ``err``."""
+def access_line(doc: ScanDocument) -> str | None:
+    """The ``--access`` summary: how many (cluster, role) pairs get in, and what it cost."""
+    summary = doc.summary.access
+    if summary is None:
+        return None
+    pairs = [value for entry in doc.clusters for value in (entry.access or {}).values()]
+    gets_in = sum(1 for value in pairs if value.gets_in)
+    text = (f"access: {gets_in} of {len(pairs)} cluster-role pairs can get in; "
+            f"{summary.denied} denied, {summary.errors} errors")
+    if summary.live:
+        text += f", {summary.live} checked live"
+    return text + f", {summary.duration_s:.1f} s"
+
+
+def render_table(report: ScanReport, out: Console, err: Console, *, wide: bool = False,
+                 document: ScanDocument | None = None) -> None:
+    """A table of clusters on ``out``; errors and the summary on ``err``. ``document``
+    (when given) supplies the rows, with their ``--access`` results."""
     if report.clusters:
-        print_table((ClusterEntry.from_cluster(c) for c in report.clusters), out, wide=wide)
+        rows = document.clusters if document is not None else (
+            ClusterEntry.from_cluster(c) for c in report.clusters)
+        print_table(rows, out, wide=wide)
     else:
         out.print("No clusters found.")
     for e in report.errors:
@@ -120,6 +150,9 @@ def render_table(report: ScanReport, out: Console, err: Console, *, wide: bool =
         err.print(Text(f"error: {where or 'accounts'}: {e.stage}: {e.code}: {e.message}",
                        style="red"))
     err.print(summary_line(report), highlight=False, soft_wrap=True)  # one line, as piped
+    line = access_line(document) if document is not None else None
+    if line:
+        err.print(line, highlight=False, soft_wrap=True)
 
 
 def partial_line(report: ScanReport, *, records: bool = False) -> str | None:

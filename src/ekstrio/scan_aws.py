@@ -68,6 +68,9 @@ class AwsScanApi:
         self._fresh_lists = False
         self.cache_hits = 0
         self._cached_keys: set[str] = set()
+        # The credentials this scan used, per (account, role): `scan --access` checks each
+        # role with them after the scan, without asking the portal (or the cache) again.
+        self._used: dict[tuple[str, str], RoleCredentials] = {}
         self._hints: dict[str, int] = {}  # "account/region" -> clusters last time
         self._counts: dict[str, int] = {}  # the same, as listed by this scan
 
@@ -111,6 +114,7 @@ class AwsScanApi:
             if cached is not None:
                 self.cache_hits += 1
                 self._cached_keys.add(cached.access_key_id)
+                self._used[(account_id, role_name)] = cached
                 return cached
         token = await self._token()
         creds = await portal.get_role_credentials(self.t, self.portal, token, account_id,
@@ -121,7 +125,19 @@ class AwsScanApi:
             token_cache.save_role_credentials(self.session, account_id, role_name, creds)
         except (OSError, FileWriteError) as exc:  # a full disk must not lose the scan
             log.warning("could not cache role credentials: %s", exc)
+        self._used[(account_id, role_name)] = creds
         return creds
+
+    def used_credentials(self, account_id: str, role_name: str) -> RoleCredentials | None:
+        """The credentials this scan last used for ``role_name`` in ``account_id``."""
+        return self._used.get((account_id, role_name))
+
+    def eks_transport(self, region: str) -> Transport:
+        """The Transport that carries ``region``'s EKS calls (its scopes live there)."""
+        return self._eks_t(region)
+
+    def eks_endpoint(self, region: str) -> Endpoint:
+        return self._eks_endpoint(region)
 
     def from_cache(self, creds: RoleCredentials) -> bool:
         return creds.access_key_id in self._cached_keys

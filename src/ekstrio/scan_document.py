@@ -5,11 +5,12 @@ One typed value, :class:`ScanDocument`, with ``to_json``/``from_json`` (as
 consumer through its fields: ``kubeconfig``, ``profiles``, ``scan --cached`` and ``--diff``.
 Its JSON shape is the stable schema of docs/output.md; no credential or token is in it.
 
-The one schema rule (:func:`check_schema`): a document whose ``schema`` is ``ekstrio.scan/v1``
-is read, one without ``schema`` (a hand-made or ``jq``-filtered one) is read as v1, anything
-else is refused. Adding a field: give it a default here, write it in ``to_json`` and read it
-in ``from_json`` with ``.get`` (older documents lack it); the schema changes only when a
-field changes meaning.
+The one schema rule (:func:`check_schema`): a document whose ``schema`` is ``ekstrio.scan/v2``
+or ``ekstrio.scan/v1`` (v2 added ``access``; a v1 document simply has none) is read, one without
+``schema`` (a hand-made or ``jq``-filtered one) is read too, anything else is refused.
+Adding a field: give it a default here, write it in ``to_json`` and read it in ``from_json``
+with ``.get`` (older documents lack it); the schema version is raised when a field is added
+that a reader should know about (v2: ``access``) or changes meaning.
 
 Pure: no I/O (the store is :mod:`ekstrio.inventory`). Everything read is untrusted data:
 ``from_json`` checks shapes and raises :class:`~ekstrio.errors.ConfigError` (one line).
@@ -19,24 +20,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from ekstrio.access_record import ClusterKey, RoleAccess
 from ekstrio.aws.timestamps import format_timestamp
 from ekstrio.errors import ConfigError
 from ekstrio.model import Cluster, SsoSession
 from ekstrio.scan_records import ScanError, ScanReport, Skipped
 
-SCHEMA = "ekstrio.scan/v1"
+SCHEMA = "ekstrio.scan/v2"
+READABLE = ("ekstrio.scan/v1", SCHEMA)
 
 
 def check_schema(doc: Any) -> Mapping[str, Any]:
-    """The one schema rule: a JSON object whose ``schema`` is absent or ``ekstrio.scan/v1``."""
+    """The one schema rule: a JSON object whose ``schema`` is absent or one of :data:`READABLE`."""
     if not isinstance(doc, Mapping):
         raise ConfigError("not an ekstrio scan document (not a JSON object)")
     schema = doc.get("schema")
-    if schema is not None and schema != SCHEMA:
+    if schema is not None and schema not in READABLE:
         raise ConfigError(f"not an ekstrio scan document (schema {schema!r}, expected "
                           f"{SCHEMA!r}); run `ekstrio scan` again")
     return doc
@@ -85,6 +88,8 @@ class ClusterEntry:
     tags: Mapping[str, str] = field(default_factory=dict)
     authentication_mode: str | None = None
     outpost_id: str | None = None
+    # role -> its access (``scan --access``), best role first; None when not checked.
+    access: Mapping[str, RoleAccess] | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -119,6 +124,8 @@ class ClusterEntry:
             "tags": dict(self.tags),
             "authentication_mode": self.authentication_mode,
             "outpost_id": self.outpost_id,
+            "access": None if self.access is None
+            else {role: value.to_json() for role, value in self.access.items()},
         }
 
     @classmethod
@@ -144,7 +151,48 @@ class ClusterEntry:
             tags={str(k): str(v) for k, v in tags.items()},
             authentication_mode=_opt(item.get("authentication_mode")),
             outpost_id=_opt(item.get("outpost_id")),
+            access=_access(item.get("access"), name),
         )
+
+
+def _access(raw: Any, name: str) -> Mapping[str, RoleAccess] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"the scan document's cluster {name!r} has a malformed 'access'")
+    try:
+        return {str(role): RoleAccess.from_json(value) for role, value in raw.items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"the scan document's cluster {name!r} has a malformed 'access' "
+                          f"({type(exc).__name__})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessSummary:
+    """What ``scan --access`` cost and found (``summary.access``)."""
+
+    checked: int = 0
+    denied: int = 0
+    errors: int = 0
+    live: int = 0
+    duration_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"checked": self.checked, "denied": self.denied, "errors": self.errors,
+                "live": self.live, "duration_s": self.duration_s}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> AccessSummary | None:
+        if not isinstance(raw, Mapping):
+            return None
+
+        def number(key: str) -> int:
+            value = raw.get(key)
+            return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+        duration = raw.get("duration_s")
+        return cls(number("checked"), number("denied"), number("errors"), number("live"),
+                   float(duration) if isinstance(duration, int | float) else 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +290,7 @@ class Summary:
     throttles: int = 0
     duration_s: float = 0.0
     complete: bool = False
+    access: AccessSummary | None = None  # only with ``scan --access``
 
     @classmethod
     def from_report(cls, report: ScanReport) -> Summary:
@@ -261,6 +310,7 @@ class Summary:
             "throttles": self.throttles,
             "duration_s": self.duration_s,
             "complete": self.complete,
+            "access": self.access.to_json() if self.access is not None else None,
         }
 
     @classmethod
@@ -277,12 +327,12 @@ class Summary:
                    number("clusters"), number("errors"), number("api_calls"), number("retries"),
                    number("throttles"),
                    duration if isinstance(duration, int | float) else 0.0,
-                   raw.get("complete") is True)
+                   raw.get("complete") is True, AccessSummary.from_json(raw.get("access")))
 
 
 @dataclass(frozen=True, slots=True)
 class ScanDocument:
-    """The scan's JSON document (= the saved inventory), schema ``ekstrio.scan/v1``."""
+    """The scan's JSON document (= the saved inventory), schema ``ekstrio.scan/v2``."""
 
     sso: SsoInfo = field(default_factory=SsoInfo)
     partition: str = "aws"
@@ -297,14 +347,19 @@ class ScanDocument:
 
     @classmethod
     def from_report(
-        cls, report: ScanReport, *, session: SsoSession | None, partition: str
+        cls, report: ScanReport, *, session: SsoSession | None, partition: str,
+        access: Mapping[ClusterKey, Mapping[str, RoleAccess]] | None = None,
     ) -> ScanDocument:
+        """``access``: ``scan --access`` results per (account, region, name), else None."""
+        clusters = tuple(ClusterEntry.from_cluster(c) for c in report.clusters)
+        if access is not None:
+            clusters = tuple(replace(c, access=dict(access.get(c.key, {}))) for c in clusters)
         return cls(
             sso=SsoInfo.from_session(session),
             partition=partition,
             started_at=iso(report.started_at),
             finished_at=iso(report.finished_at),
-            clusters=tuple(ClusterEntry.from_cluster(c) for c in report.clusters),
+            clusters=clusters,
             errors=tuple(ErrorEntry.from_error(e) for e in report.errors),
             skipped=tuple(SkippedEntry.from_skipped(s) for s in report.skipped),
             completed=tuple(report.completed),

@@ -16,20 +16,21 @@ import os
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import trio
 
+from ekstrio.access_record import AccessMode, ClusterKey, RoleAccess
 from ekstrio.auth.provider import TokenProvider
 from ekstrio.auth.session import login_hint, oidc_endpoint, resolve
 from ekstrio.aws.transport import CallStats
 from ekstrio.filters import ClusterFilter, check_regions
 from ekstrio.logs import account_label
-from ekstrio.model import SessionChoice, SsoSession
+from ekstrio.model import RoleCredentials, SessionChoice, SsoSession
 from ekstrio.scan import ScanRequest, run_scan
 from ekstrio.scan_aws import open_scan, scan_environment
-from ekstrio.scan_document import ScanDocument
+from ekstrio.scan_document import AccessSummary, ScanDocument
 from ekstrio.scan_records import AccountDone, Record, ScanCollector, ScanError, ScanReport, Skipped
 from ekstrio.settings import Preset, load_preset
 
@@ -47,6 +48,8 @@ class ScanOptions:
     cluster_filter: ClusterFilter = field(default_factory=ClusterFilter)
     preset: Preset | None = None  # None: the default preset
     refresh: bool = False
+    access: AccessMode | None = None  # `scan --access [live]`: None makes no extra call
+    live_bound: float = 5.0  # seconds per live request (connect and TLS included)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,16 +118,71 @@ def run_aws_scan(
     if on_regions is not None:
         on_regions(len(request.regions))
     sink = _with_log(on_record) if log_events else on_record
-    report, interrupted = trio.run(_scan_async, options, preset, session, cfg, request, sink,
-                                   stats or CallStats(), stop or ScanStop())
-    document = ScanDocument.from_report(report, session=session, partition=where.partition)
+    stats = stats or CallStats()
+    report, interrupted, access = trio.run(_scan_async, options, preset, session, cfg, request,
+                                           sink, stats, stop or ScanStop())
+    document = ScanDocument.from_report(report, session=session, partition=where.partition,
+                                        access=access[0] if access else None)
+    if access is not None:
+        # The access pass ran after the report was made: count its calls and time too.
+        summary = replace(document.summary, api_calls=stats.calls, retries=stats.retries,
+                          throttles=stats.throttles,
+                          duration_s=round(document.summary.duration_s + access[1].duration_s,
+                                           3),
+                          access=access[1])
+        document = replace(document, summary=summary)
     return ScanOutcome(report, document, interrupted)
+
+
+AccessPass = tuple[dict[ClusterKey, dict[str, RoleAccess]], AccessSummary]
+
+
+async def _access_pass(options: ScanOptions, api: Any, report: ScanReport, session: SsoSession,
+                       cfg: Any) -> AccessPass:
+    """``scan --access``: every (cluster, role) of the report, on the scan's transports."""
+    from ekstrio.access_aws import AccessStats
+    from ekstrio.access_scan import check_access
+    from ekstrio.aws.endpoints import Endpoint
+    from ekstrio.aws.endpoints import resolve as resolve_endpoint
+    from ekstrio.scan_failures import EXPECTED
+    from ekstrio.token_fast import STS_OVERRIDE_ENV
+
+    started = trio.current_time()
+    stats = AccessStats()
+    sts_endpoints: dict[str, Endpoint] = {}
+
+    def sts_endpoint(region: str) -> Endpoint:
+        if region not in sts_endpoints:
+            sts_endpoints[region] = resolve_endpoint("sts", region, env=cfg.env,
+                                                     config_endpoint_url=cfg.endpoint_url,
+                                                     config_services=cfg.services)
+        return sts_endpoints[region]
+
+    async def credentials(account_id: str, role: str) -> RoleCredentials | None:
+        found: RoleCredentials | None = api.used_credentials(account_id, role)
+        if found is not None:
+            return found
+        try:
+            fetched: RoleCredentials = await api.credentials(account_id, role)
+        except EXPECTED:
+            return None
+        return fetched
+
+    access = await check_access(
+        report.clusters, transport=api.eks_transport, eks_endpoint=api.eks_endpoint,
+        sts_endpoint=sts_endpoint, credentials=credentials, sso_region=session.region,
+        live=options.access is AccessMode.LIVE,
+        sts_for_tokens=cfg.env.get(STS_OVERRIDE_ENV) or None, bound=options.live_bound,
+        stats=stats)
+    live = sum(1 for roles in access.values() for r in roles.values() if r.live is not None)
+    return access, AccessSummary(stats.checked, stats.denied, stats.errors, live,
+                                 round(trio.current_time() - started, 3))
 
 
 async def _scan_async(
     options: ScanOptions, preset: Preset, session: SsoSession, cfg: Any, request: ScanRequest,
     on_record: Callable[[Record], None] | None, stats: CallStats, stop: ScanStop,
-) -> tuple[ScanReport, bool]:
+) -> tuple[ScanReport, bool, AccessPass | None]:
     oidc = oidc_endpoint(session, cfg)
     async with open_scan(
         session, preset,
@@ -136,6 +194,7 @@ async def _scan_async(
         collector = ScanCollector(stats=api.t.stats)
         interrupted = False
         report: ScanReport | None = None
+        access: AccessPass | None = None
         with _ctrl_c_receiver() as signals:
             async with trio.open_nursery() as nursery:
                 scan_scope = trio.CancelScope()
@@ -154,10 +213,13 @@ async def _scan_async(
                 with scan_scope:
                     report = await run_scan(request, api, collector=collector,
                                             on_record=on_record)
+                    if options.access is not None:
+                        # Under the same scope: Ctrl-C ends this pass too (no access then).
+                        access = await _access_pass(options, api, report, session, cfg)
                 nursery.cancel_scope.cancel()
         if report is None:
             report = collector.finish(interrupted=True, on_record=on_record)
-        return report, interrupted
+        return report, interrupted, access
 
 
 def _ctrl_c_receiver() -> Any:

@@ -71,6 +71,28 @@ def _tags(row: Row) -> str:
     return ",".join(f"{_text(k)}={_text(v)}" for k, v in sorted(tags.items()))
 
 
+def _access(row: Row) -> str:
+    # ``scan --access``: the best role's verdict (roles are stored best first), and the
+    # cluster's own answer when it was asked; "+N" when more roles were checked.
+    access = row.get("access") or {}
+    if not isinstance(access, Mapping) or not access:
+        return ""
+    first = next(iter(access.values()))
+    if not isinstance(first, Mapping):
+        return ""
+    label = _text(first.get("label"))
+    live = first.get("live")
+    if isinstance(live, Mapping):
+        label += f"; live {_text(live.get('label'))}"
+    more = f" +{len(access) - 1}" if len(access) > 1 else ""
+    return label + more
+
+
+def has_access(rows: Sequence[Row]) -> bool:
+    """Whether any row was checked by ``scan --access`` (the table then has an ACCESS column)."""
+    return any(row.get("access") is not None for row in rows)
+
+
 ACCOUNT = Column("ACCOUNT", _field("account_name"), floor=8, drop=4)
 ACCOUNT_ID = Column("ACCOUNT ID", _field("account_id"), key=True)
 REGION = Column("REGION", _field("region"), key=True)
@@ -78,6 +100,8 @@ CLUSTER = Column("CLUSTER", _field("name"), key=True)
 STATUS = Column("STATUS", _field("status"), drop=2)
 VERSION = Column("VERSION", _field("version"), drop=1)
 ROLE = Column("ROLE", _first_role, floor=8, drop=3)
+# Dropped last: with --access, whether you can get in is the point of the table.
+ACCESS = Column("ACCESS", _access, floor=8, drop=5)
 
 COLUMNS: list[Column] = [ACCOUNT, ACCOUNT_ID, REGION, CLUSTER, STATUS, VERSION, ROLE]
 WIDE_COLUMNS: list[Column] = [
@@ -123,6 +147,8 @@ def layout(
     """The table as lines (header first), each at most ``width`` cells where the key
     columns allow it; ``width`` None (or ``wide``) cuts nothing."""
     chosen = list(columns if columns is not None else (WIDE_COLUMNS if wide else COLUMNS))
+    if columns is None and has_access(rows):
+        chosen.append(ACCESS)
     ordered = sorted(rows, key=sort_key)
     cells = {id(c): [c.value(row) for row in ordered] for c in chosen}
     limit = None if wide else width

@@ -90,7 +90,7 @@ def test_json_document_schema_and_no_secrets(sim: SimHandle, signed_in: SsoSessi
     done = run("scan", "-o", "json", *session_args(sim))
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
-    assert doc["schema"] == "ekstrio.scan/v1"
+    assert doc["schema"] == "ekstrio.scan/v2"
     assert set(doc) == {"schema", "sso", "partition", "started_at", "finished_at", "clusters",
                         "errors", "skipped", "completed", "summary"}
     assert doc["sso"] == {"session": None, "start_url": sim.start_url, "region": sim.sso_region}

@@ -65,7 +65,7 @@ def test_cluster_record_fields_and_formats() -> None:
         "certificate_authority_data": "LS0tLS1CRUdJTg==", "status": "ACTIVE",
         "version": "1.31", "platform_version": "eks.5", "created_at": "2026-01-02T03:04:05Z",
         "tags": {"env": "prod", "team": "web"}, "authentication_mode": "API_AND_CONFIG_MAP",
-        "outpost_id": None,
+        "outpost_id": None, "access": None,
     }
 
 
@@ -73,7 +73,7 @@ def test_document_follows_the_schema() -> None:
     doc = ScanDocument.from_report(report(), session=SESSION, partition="aws").to_json()
     assert list(doc) == ["schema", "sso", "partition", "started_at", "finished_at",
                          "clusters", "errors", "skipped", "completed", "summary"]
-    assert doc["schema"] == "ekstrio.scan/v1"
+    assert doc["schema"] == "ekstrio.scan/v2"
     assert doc["sso"] == {"session": "corp", "start_url": SESSION.start_url,
                           "region": "eu-west-1"}
     assert doc["errors"] == [{"account_id": "111122223333", "account_name": "prod",
@@ -86,7 +86,8 @@ def test_document_follows_the_schema() -> None:
     summary = doc["summary"]
     assert summary == {"accounts": 1, "regions_scanned": 2, "regions_skipped": 1,
                        "clusters": 1, "errors": 1, "api_calls": 12, "retries": 3,
-                       "throttles": 1, "duration_s": summary["duration_s"], "complete": False}
+                       "throttles": 1, "duration_s": summary["duration_s"], "complete": False,
+                       "access": None}
     assert doc["started_at"].endswith("Z")
     json.dumps(doc)  # serialisable as it is
 

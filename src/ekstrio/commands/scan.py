@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from ekstrio.errors import ExitCode, UsageError
 from ekstrio.model import SessionChoice
 
 OutputFormat = Literal["table", "wide", "json", "yaml", "ndjson"]
+AccessChoice = Literal["aws", "live"]
 
 # Help groups, in the order a user needs them.
 SESSION = Group("Session", sort_key=1)
@@ -29,6 +31,7 @@ WHAT = Group("What to scan", sort_key=2)
 SPEED = Group("Speed (presets and overrides)", sort_key=3)
 OUTPUT = Group("Output", sort_key=4)
 CACHES = Group("Caches", sort_key=5)
+ACCESS = Group("Can I get in?", sort_key=6)
 # A repeatable flag: `--role A --role B` (one value each time, no --empty-role).
 Many = Annotated[list[str] | None, Parameter(group=WHAT, consume_multiple=False, negative=())]
 
@@ -65,6 +68,8 @@ def scan(
     refresh: Annotated[bool, Parameter(group=CACHES, negative=())] = False,
     save: Annotated[bool, Parameter(group=CACHES, negative="--no-save")] = True,
     inventory: Annotated[Path | None, Parameter(group=CACHES)] = None,
+    access: Annotated[AccessChoice | None, Parameter(group=ACCESS)] = None,
+    live_timeout: Annotated[float, Parameter(group=ACCESS)] = 5.0,
 ) -> int:
     """Find every EKS cluster in every account, role and region you can reach.
 
@@ -141,14 +146,25 @@ def scan(
         Save this scan as the inventory for `ekstrio kubeconfig` and `scan --cached`.
     inventory
         Inventory file to read and write (default: $XDG_CACHE_HOME/ekstrio/inventory.json).
+    access
+        After the scan, say per cluster and role whether kubectl will get in: `--access`
+        asks the EKS API (access entries and policies; a few calls per cluster and role),
+        `--access live` also asks each cluster with the token kubectl would send. See
+        docs/access.md.
+    live_timeout
+        Seconds each live request may take, connect included (default 5): a private
+        endpoint is reported unreachable after that.
     """
     from rich.console import Console
 
+    from ekstrio.access_record import AccessMode
     from ekstrio.document_formats import compile_query
     from ekstrio.filters import ClusterFilter, check_regex, parse_tags
     from ekstrio.scan_runtime import ScanOptions
     from ekstrio.settings import load_preset, with_overrides
 
+    if not (math.isfinite(live_timeout) and 0 < live_timeout <= 600):
+        raise UsageError("--live-timeout must be a number of seconds above 0 and at most 600")
     fmt = _format(output, query)
     compiled = compile_query(query)
     out = Console(file=sys.stdout, soft_wrap=False)
@@ -172,6 +188,7 @@ def scan(
         regions=tuple(regions or ()),
         roles=tuple(role or ()), all_roles=all_roles, cluster_filter=cluster_filter,
         preset=chosen, refresh=refresh,
+        access=AccessMode(access) if access else None, live_bound=live_timeout,
     )
     show_progress = not quiet and not verbose and sys.stderr.isatty()
     return _run(options, fmt, out, err, progress=show_progress, verbose=verbose, save=save,
@@ -242,10 +259,12 @@ def _run(options: ScanOptions, fmt: OutputFormat, out: Console, err: Console, *,
         for piece in document_formats.render(document.to_json(), _doc_format(fmt), query):
             stdout.write(piece)
     elif fmt == "ndjson":
+        for line in output.ndjson_access(document):
+            stdout.write(output.dumps_line(line) + "\n")
         stdout.write(output.dumps_line(output.ndjson_summary(document)) + "\n")
     elif not stdout.broken:
         try:
-            output.render_table(report, out, err, wide=fmt == "wide")
+            output.render_table(report, out, err, wide=fmt == "wide", document=document)
             sys.stdout.flush()
         except BrokenPipeError:
             stdout.close_quietly()
@@ -296,3 +315,15 @@ class _Stdout:
         finally:
             os.close(devnull)
         self.on_broken()
+
+
+def bare_access_flag(tokens: list[str]) -> list[str]:
+    """``--access`` alone means ``--access aws``: the flag's value is optional on the command
+    line, which cyclopts cannot say, so a bare one is completed before parsing."""
+    out = list(tokens)
+    for i, word in enumerate(out):
+        if word == "--":
+            break
+        if word == "--access" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out[i] = "--access=aws"
+    return out
