@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ekstrio.errors import ConfigError, UsageError
-from ekstrio.scan_document import ScanDocument
+from ekstrio.scan_document import ClusterEntry, ScanDocument
 
 EXTENSION_NAME = "ekstrio"
 MANAGED_BY = "ekstrio"
@@ -148,9 +148,23 @@ def parse_inventory(doc: Any) -> Inventory:
     return inventory_of(ScanDocument.from_json(doc))
 
 
-def inventory_of(doc: ScanDocument) -> Inventory:
-    """The kubeconfig targets of a scan: one per cluster with an endpoint and role."""
+def _role_order(item: ClusterEntry) -> list[str]:
+    # With `scan --access` results the role most likely to get in comes first (the document
+    # keeps them best first); without them, the scan's order.
+    if not item.access:
+        return list(item.roles)
+    ranked = [role for role in item.access if role in item.roles]
+    return ranked + [role for role in item.roles if role not in ranked]
+
+
+def inventory_of(doc: ScanDocument, *, only_accessible: bool = False) -> Inventory:
+    """The kubeconfig targets of a scan: one per cluster with an endpoint and role.
+
+    ``only_accessible``: only roles that ``scan --access`` found can get in (the cluster's
+    own answer when it was asked live, else the EKS API's); a cluster checked by no role
+    is left out, with the reason in ``skipped``."""
     targets: list[Target] = []
+    order: dict[tuple[str, str, str, str], int] = {}
     skipped: list[SkippedCluster] = []
     seen: set[tuple[str, str, str]] = set()
     roles_seen: dict[tuple[str, str], str] = {}
@@ -168,7 +182,16 @@ def inventory_of(doc: ScanDocument) -> Inventory:
         if not item.roles:
             skipped.append(SkippedCluster(account, region, name, status, "no role to sign in with"))
             continue
-        for role in item.roles:
+        roles = _role_order(item)
+        if only_accessible:
+            roles = [r for r in roles if item.access and r in item.access
+                     and item.access[r].gets_in]
+            if not roles:
+                skipped.append(SkippedCluster(account, region, name, status,
+                                              "no role can get in (scan --access)"))
+                continue
+        for rank, role in enumerate(roles):
+            order[(account, region, name, role)] = rank
             targets.append(Target(
                 account_id=account, account_name=account_name,
                 region=region, cluster=name, role=role,
@@ -181,7 +204,9 @@ def inventory_of(doc: ScanDocument) -> Inventory:
         sso = SsoRef(session=doc.sso.session or None, start_url=doc.sso.start_url or "",
                      region=doc.sso.region or "")
     unique = {t.key: t for t in targets}  # a record listed twice must not make two entries
-    return Inventory(tuple(unique[k] for k in sorted(unique)), tuple(skipped),
+    # Clusters in key order; within a cluster, its best role first.
+    keys = sorted(unique, key=lambda k: (k[:3], order.get(k, 0), k[3]))
+    return Inventory(tuple(unique[k] for k in keys), tuple(skipped),
                      frozenset(doc.completed), frozenset(seen), sso, doc.partition,
                      tuple((a, n, r) for (a, r), n in sorted(roles_seen.items())))
 

@@ -102,6 +102,10 @@ def kubeconfig(
     all_roles: Annotated[bool, Parameter(
         negative=(), help="Scan: every matching role, one context per cluster and role.")
     ] = False,
+    only_accessible: Annotated[bool, Parameter(
+        negative=(), help="Only contexts for roles that can get in, as `ekstrio scan --access` "
+        "found (with --scan: checks access now). Roles are always written best first.")
+    ] = False,
 ) -> int:
     """Write kubeconfig contexts for the clusters of the last scan.
 
@@ -109,6 +113,7 @@ def kubeconfig(
     touched. Running it twice with the same scan leaves the file byte-identical.
     """
     from ekstrio import kubeconfig_io
+    from ekstrio.access_record import AccessMode
     from ekstrio.kubeconfig import inventory_of, reconcile
     from ekstrio.scan_document import ScanDocument
     from ekstrio.scan_runtime import ScanOptions
@@ -122,12 +127,15 @@ def kubeconfig(
     if from_ is None and (scan or not kubeconfig_io.inventory_path(env).exists()):
         document = scan_first(ScanOptions(
             session=SessionChoice(profile, sso_session, start_url, sso_region),
-            regions=tuple(regions or ()),
-            roles=tuple(role or ()), all_roles=all_roles))
+            regions=tuple(regions or ()), roles=tuple(role or ()), all_roles=all_roles,
+            access=AccessMode.AWS if only_accessible else None))
     else:
         document = ScanDocument.from_json(kubeconfig_io.read_inventory(from_, env,
                                                                         sys.stdin.read))
-    inventory = inventory_of(document)
+    if only_accessible and not any(c.access is not None for c in document.clusters):
+        raise UsageError("--only-accessible needs a scan made with --access: run "
+                         "`ekstrio scan --access` (or add --scan)")
+    inventory = inventory_of(document, only_accessible=only_accessible)
     if exec_command is not None and not exec_command.strip():
         raise UsageError("--exec-command needs a command name or path")
     if kubeconfig_dir is not None and (kubeconfig is not None or prune or set_current):
