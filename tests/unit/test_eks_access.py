@@ -111,10 +111,20 @@ async def test_list_access_entries_pages_and_signs(router: respx.MockRouter,
 async def test_pagination_is_bounded(router: respx.MockRouter, transport: Transport) -> None:
     counter = iter(range(1000))
     router.get("/clusters/web/access-entries").mock(side_effect=lambda _r: httpx.Response(
-        200, json={"accessEntries": [], "nextToken": f"t{next(counter)}"}))
-    with pytest.raises(AwsError, match="more than 20 pages"):
+        200, json={"accessEntries": ["arn:aws:iam::1:role/x"], "nextToken": f"t{next(counter)}"}))
+    with pytest.raises(AwsError, match="ListAccessEntries") as info:
         await eks_access.list_access_entries(transport, ENDPOINT, CREDS, **KW)
+    assert "20" in str(info.value)
     assert next(counter) == eks_access.MAX_PAGES
+
+
+async def test_empty_pages_with_tokens_stop(router: respx.MockRouter,
+                                            transport: Transport) -> None:
+    counter = iter(range(1000))
+    router.get("/clusters/web/access-entries").mock(side_effect=lambda _r: httpx.Response(
+        200, json={"accessEntries": [], "nextToken": f"t{next(counter)}"}))
+    with pytest.raises(AwsError, match="empty pages"):
+        await eks_access.list_access_entries(transport, ENDPOINT, CREDS, **KW)
 
 
 async def test_repeated_token_stops(router: respx.MockRouter, transport: Transport) -> None:

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from ekstrio.aws.eks import SERVICE, cluster_scope
+from ekstrio.aws.paging import PageGuard
 from ekstrio.aws.wire import WireRequest, path_segment
 from ekstrio.errors import AwsError
 from ekstrio.model import RoleCredentials
@@ -185,23 +186,21 @@ def _auth(creds: RoleCredentials, endpoint: Endpoint) -> Any:
 
 async def _pages(
     t: Transport, endpoint: Endpoint, creds: RoleCredentials, *, account_id: str, region: str,
-    build: Any, what: str,
+    build: Any, what: str, count: Any,
 ) -> list[Mapping[str, Any]]:
     auth = _auth(creds, endpoint)
     scope = cluster_scope(account_id, region)
     docs: list[Mapping[str, Any]] = []
-    seen: set[str] = set()
+    # The same bounds as every other pager (aws/paging.py): a repeated token, too many pages,
+    # or a run of empty pages ends the list with an InvalidResponse error.
+    guard = PageGuard(what, service=SERVICE, max_pages=MAX_PAGES)
     token: str | None = None
-    for _ in range(MAX_PAGES):
+    while True:
         doc = await t.call(endpoint, build(token), service=SERVICE, scope=scope, auth=auth)
         docs.append(doc)
-        token = _token(doc)
+        token = guard.next_page(count(doc), _token(doc))
         if token is None:
             return docs
-        if token in seen:
-            raise _invalid(f"{what}: the same nextToken came back twice")
-        seen.add(token)
-    raise _invalid(f"{what}: more than {MAX_PAGES} pages")
 
 
 async def list_access_entries(
@@ -211,7 +210,8 @@ async def list_access_entries(
     """Every access entry's principal ARN (ListAccessEntries, all pages, bounded)."""
     docs = await _pages(t, endpoint, creds, account_id=account_id, region=region,
                         build=lambda token: list_access_entries_request(cluster, token),
-                        what="ListAccessEntries")
+                        what="ListAccessEntries",
+                        count=lambda doc: len(parse_entries_page(doc)[0]))
     return [arn for doc in docs for arn in parse_entries_page(doc)[0]]
 
 
@@ -233,5 +233,6 @@ async def list_associated_policies(
     docs = await _pages(
         t, endpoint, creds, account_id=account_id, region=region,
         build=lambda token: list_associated_policies_request(cluster, principal_arn, token),
-        what="ListAssociatedAccessPolicies")
+        what="ListAssociatedAccessPolicies",
+        count=lambda doc: len(parse_policies_page(doc)[0]))
     return [policy for doc in docs for policy in parse_policies_page(doc)[0]]
