@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import trio
 
-from ekstrio.access_live import LiveOutcome, LiveResult
+from ekstrio.access_live import LiveOutcome, LiveResult, checks_for
 from ekstrio.errors import EkstrioError
 from ekstrio.kube_contexts import ContextTarget, ExecAuth
 from ekstrio.kube_live import DEFAULT_BOUND, check_live
@@ -80,7 +80,8 @@ async def _exec_token(auth: ExecAuth, env: Mapping[str, str]) -> str:
     return token
 
 
-async def _one(target: ContextTarget, env: Mapping[str, str], bound: float) -> LiveResult:
+async def _one(target: ContextTarget, env: Mapping[str, str], bound: float,
+               namespaces: Sequence[str]) -> LiveResult:
     if target.problem:
         return LiveResult(LiveOutcome.ERROR, detail=target.problem)
     try:
@@ -90,19 +91,27 @@ async def _one(target: ContextTarget, env: Mapping[str, str], bound: float) -> L
             token = target.token or ""
     except _NoToken as exc:
         return LiveResult(LiveOutcome.ERROR, detail=f"no token: {exc}")
-    return await check_live(target.server, target.ca_data, token, bound=bound)
+    return await check_live(target.server, target.ca_data, token, bound=bound,
+                            checks=checks_for(namespaces))
 
 
-async def check_contexts(targets: Sequence[ContextTarget], *, env: Mapping[str, str] | None = None,
-                         bound: float = DEFAULT_BOUND) -> list[ContextResult]:
-    """Every target's live result, in the targets' order."""
+Owner = tuple[str, str, str, str]
+
+
+async def check_contexts(
+    targets: Sequence[ContextTarget], *, env: Mapping[str, str] | None = None,
+    bound: float = DEFAULT_BOUND, namespaces: Mapping[Owner, Sequence[str]] | None = None,
+) -> list[ContextResult]:
+    """Every target's live result, in the targets' order. ``namespaces``: per context owner,
+    the namespaces its access policies name (from the last `scan --access`), checked too."""
     env = dict(os.environ) if env is None else env
     results: dict[int, LiveResult] = {}
     slots = trio.CapacityLimiter(IN_FLIGHT)
 
     async def run(index: int, target: ContextTarget) -> None:
         async with slots:
-            results[index] = await _one(target, env, bound)
+            extra = (namespaces or {}).get(target.owner, ()) if target.owner else ()
+            results[index] = await _one(target, env, bound, extra)
 
     async with trio.open_nursery() as nursery:
         for index, target in enumerate(targets):

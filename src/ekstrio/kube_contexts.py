@@ -39,6 +39,8 @@ class ContextTarget:
     exec: ExecAuth | None = None
     token: str | None = field(default=None, repr=False)
     problem: str = ""  # why it cannot be checked ("" when it can)
+    # (account id, region, cluster, role) when ekstrio wrote this context, from its extension
+    owner: tuple[str, str, str, str] | None = None
 
 
 def _named(doc: Mapping[str, Any], section: str, body: str) -> dict[str, Mapping[str, Any]]:
@@ -76,6 +78,17 @@ def _exec(user: Mapping[str, Any]) -> ExecAuth | None:
                     version if isinstance(version, str) else DEFAULT_EXEC_API)
 
 
+def _owner(context: Mapping[str, Any]) -> tuple[str, str, str, str] | None:
+    # The extension `ekstrio kubeconfig` puts on the entries it owns (kubeconfig.py).
+    for ext in context.get("extensions") or []:
+        data = ext.get("extension") if isinstance(ext, Mapping) else None
+        if isinstance(ext, Mapping) and ext.get("name") == "ekstrio" \
+                and isinstance(data, Mapping) and data.get("managed-by") == "ekstrio":
+            return (str(data.get("account-id")), str(data.get("region")),
+                    str(data.get("cluster")), str(data.get("role")))
+    return None
+
+
 def contexts_of(doc: Any, *, base: Path, only: Sequence[str] = ()) -> list[ContextTarget]:
     """The contexts of a parsed kubeconfig (``only``: these names, in that order)."""
     if not isinstance(doc, Mapping):
@@ -100,5 +113,6 @@ def contexts_of(doc: Any, *, base: Path, only: Sequence[str] = ()) -> list[Conte
         token = user.get("token") if isinstance(user.get("token"), str) else None
         if auth is None and token is None and not problem:
             problem = "its user has neither an exec plugin nor a token"
-        out.append(ContextTarget(name, cluster["server"], ca, auth, token, problem))
+        out.append(ContextTarget(name, cluster["server"], ca, auth, token, problem,
+                                 _owner(context)))
     return out

@@ -34,7 +34,8 @@ def access(
     """Check contexts of an existing kubeconfig live, with the token kubectl would send.
 
     For each context: who the cluster says you are (SelfSubjectReview) and whether you may
-    list namespaces and get pods in `default` (SelfSubjectAccessReview), over TLS verified
+    list namespaces and get pods in `default` (SelfSubjectAccessReview), plus get pods in the
+    namespaces the last `scan --access` found in its access policies, over TLS verified
     against the context's own CA. Outcomes: ok, unauthorized (401), forbidden (signed in, no
     rights), unreachable (no answer within --live-timeout), tls-error, error. Exit status 0
     when every context checked gets in, 1 otherwise. See docs/access.md.
@@ -56,7 +57,8 @@ def access(
     targets = contexts_of(doc, base=path.parent, only=tuple(context or ()))
     if not targets:
         raise ConfigError(f"the kubeconfig {path} has no contexts")
-    results = trio.run(lambda: check_contexts(targets, bound=live_timeout))
+    results = trio.run(lambda: check_contexts(targets, bound=live_timeout,
+                                              namespaces=_policy_namespaces()))
     fmt = output or ("table" if sys.stdout.isatty() else "json")
     if fmt == "json":
         sys.stdout.write(json.dumps([r.to_json() for r in results], indent=2) + "\n")
@@ -65,6 +67,20 @@ def access(
     ok = sum(1 for r in results if r.result.outcome.gets_in)
     sys.stderr.write(f"{ok} of {len(results)} contexts can get in\n")
     return ExitCode.OK if ok == len(results) else ExitCode.PARTIAL
+
+
+def _policy_namespaces() -> dict[tuple[str, str, str, str], list[str]]:
+    """From the saved inventory's `scan --access` results: per (account, region, cluster, role),
+    the namespaces its access policies name, so those are checked too ({} without one)."""
+    from ekstrio.inventory import load_inventory
+
+    try:
+        document = load_inventory()
+    except ConfigError:
+        return {}
+    return {(c.account_id, c.region, c.name, role): [ns for g in value.verdict.grants
+                                                      for ns in g.namespaces]
+            for c in document.clusters for role, value in (c.access or {}).items()}
 
 
 def _table(results: list[ContextResult]) -> str:
