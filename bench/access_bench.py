@@ -36,6 +36,7 @@ from scan_bench import (  # noqa: E402
     PY,
     REGIONS,
     SIZES,
+    SNAPSHOT,
     Sim,
     cooldown,
     run_child,
@@ -45,10 +46,13 @@ from scan_bench import (  # noqa: E402
 )
 
 
-def one(sim: Sim, workdir: Path, name: str, extra: tuple[str, ...]) -> dict[str, Any]:
+def one(sim: Sim, workdir: Path, name: str, extra: tuple[str, ...],
+        src: str | None = None) -> dict[str, Any]:
     home = workdir / f"home-{name}"
     shutil.rmtree(home, ignore_errors=True)
     env = signed_in_home(sim, home)
+    if src is not None:
+        env["PYTHONPATH"] = src  # the baseline commit's code, not this one's
     cmd = [PY, "-m", "ekstrio", "scan", "--sso-session", "sim", "--regions", ",".join(REGIONS),
            "--output", "json", "--quiet", "--no-save", *extra]
     cooldown()
@@ -75,15 +79,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=list(SIZES), default="medium")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also run a plain scan of this commit (e.g. the one before "
+                        "--access) in each round: is a plain scan slower than before?")
     args = parser.parse_args()
     size = SIZES[args.size]
     workdir = Path(tempfile.mkdtemp(prefix="ekstrio-access-bench-"))
     # Children (and the sim) import ekstrio from a snapshot of this commit: the tree may move.
+    base_src: str | None = None
+    base_commit = ""
+    if args.baseline:
+        base_commit = snapshot(workdir / "baseline", args.baseline)
+        base_src = SNAPSHOT["src"]
     commit = snapshot(workdir, "HEAD")
     sim = Sim(size, workdir)
     runs: list[dict[str, Any]] = []
     try:
         for i in range(args.repeat):
+            if base_src is not None:
+                runs.append(one(sim, workdir, f"plain@{base_commit}-{i}", (), base_src))
             runs.append(one(sim, workdir, f"plain-{i}", ()))
             runs.append(one(sim, workdir, f"access-{i}", ("--access",)))
     finally:
@@ -96,7 +110,7 @@ def main() -> None:
     for r in runs:
         print(f"| {r['name']} | {r['wall_s']:.1f} | {r['sim_calls']} | {r['api_calls']} | "
               f"{r['cpu_s']:.1f} | {r['missing']} | {r['exit']} |")
-    plain = [r for r in runs if r["name"].startswith("plain")]
+    plain = [r for r in runs if r["name"].startswith("plain-")]
     access = [r for r in runs if r["name"].startswith("access")]
     extra_calls = statistics.mean(a["sim_calls"] - p["sim_calls"]
                                   for p, a in zip(plain, access, strict=True))
@@ -106,6 +120,16 @@ def main() -> None:
           f"(mean of {len(plain)} pair(s)); access summary of the last run: "
           f"{json.dumps(access[-1]['access'])}")
     print(f"verdicts of the last --access run: {json.dumps(access[-1]['verdicts'])}")
+    base = [r for r in runs if r["name"].startswith("plain@")]
+    if base:
+        print(f"plain scan, this commit vs {base_commit}: "
+              f"{statistics.mean(r['wall_s'] for r in plain):.1f} s vs "
+              f"{statistics.mean(r['wall_s'] for r in base):.1f} s wall, "
+              f"{statistics.mean(r['sim_calls'] for r in plain):.0f} vs "
+              f"{statistics.mean(r['sim_calls'] for r in base):.0f} calls, "
+              f"{statistics.mean(r['cpu_s'] for r in plain):.1f} vs "
+              f"{statistics.mean(r['cpu_s'] for r in base):.1f} s client CPU "
+              f"(means of {len(plain)})")
     shutil.rmtree(workdir, ignore_errors=True)
 
 
