@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
+import httpx2
 import pytest
 import respx
 import trio
@@ -132,7 +132,7 @@ async def test_one_sts_call_per_credentials(router: respx.MockRouter,
 
 async def test_sts_failure_is_cached_and_unknown(transport: Transport) -> None:
     with respx.mock() as mock:
-        sts_route = mock.post(STS + "/").mock(return_value=httpx.Response(403, content=(
+        sts_route = mock.post(STS + "/").mock(return_value=httpx2.Response(403, content=(
             b"<ErrorResponse><Error><Code>InvalidClientTokenId</Code></Error></ErrorResponse>")))
         callers, stats = CallerCache(), AccessStats()
         for _ in range(2):

@@ -45,6 +45,9 @@ async def test_verdicts_and_live_for_every_role() -> None:
         cluster = Cluster(ACCOUNT, "prod", REGION, info, ("Viewer", "Admin"))
         path = eks_access.describe_access_entry_request("web", ARN).path
         with respx.mock(assert_all_called=False) as mock:
+            # respx patches httpx2, which the live check uses too: let it reach the fake
+            # API server on 127.0.0.1 over real TLS.
+            mock.route(host="127.0.0.1").pass_through()
             mock.post(STS + "/").respond(200, content=WHO.encode())
             mock.get(f"{EKS}/clusters/web/access-entries").respond(
                 json={"accessEntries": [ARN]})

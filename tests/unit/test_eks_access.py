@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx
+import httpx2
 import pytest
 import respx
 from botocore.loaders import Loader
@@ -83,7 +83,7 @@ def test_requests_match_botocore_serialisation(arn: str) -> None:
     assert (ours.method, ours.path, dict(ours.query)) == (method, path, {"maxResults": "100"})
 
 
-def assert_signed(request: httpx.Request) -> None:
+def assert_signed(request: httpx2.Request) -> None:
     authorization = request.headers["Authorization"]
     assert re.match(rf"AWS4-HMAC-SHA256 Credential={CREDS.access_key_id}/\d{{8}}/{REGION}/eks/",
                     authorization)
@@ -95,8 +95,8 @@ async def test_list_access_entries_pages_and_signs(router: respx.MockRouter,
     pages = {None: {"accessEntries": [SSO_ARN], "nextToken": "p/2=="},
              "p/2==": {"accessEntries": ["arn:aws:iam::1:role/x"], "nextToken": None}}
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=pages[dict(parse_qsl(request.url.query.decode()))
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json=pages[dict(parse_qsl(request.url.query.decode()))
                                               .get("nextToken")])
 
     route = router.get("/clusters/web/access-entries").mock(side_effect=answer)
@@ -110,7 +110,7 @@ async def test_list_access_entries_pages_and_signs(router: respx.MockRouter,
 
 async def test_pagination_is_bounded(router: respx.MockRouter, transport: Transport) -> None:
     counter = iter(range(1000))
-    router.get("/clusters/web/access-entries").mock(side_effect=lambda _r: httpx.Response(
+    router.get("/clusters/web/access-entries").mock(side_effect=lambda _r: httpx2.Response(
         200, json={"accessEntries": ["arn:aws:iam::1:role/x"], "nextToken": f"t{next(counter)}"}))
     with pytest.raises(AwsError, match="ListAccessEntries") as info:
         await eks_access.list_access_entries(transport, ENDPOINT, CREDS, **KW)
@@ -121,7 +121,7 @@ async def test_pagination_is_bounded(router: respx.MockRouter, transport: Transp
 async def test_empty_pages_with_tokens_stop(router: respx.MockRouter,
                                             transport: Transport) -> None:
     counter = iter(range(1000))
-    router.get("/clusters/web/access-entries").mock(side_effect=lambda _r: httpx.Response(
+    router.get("/clusters/web/access-entries").mock(side_effect=lambda _r: httpx2.Response(
         200, json={"accessEntries": [], "nextToken": f"t{next(counter)}"}))
     with pytest.raises(AwsError, match="empty pages"):
         await eks_access.list_access_entries(transport, ENDPOINT, CREDS, **KW)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
+import httpx2
 import pytest
 import respx
 from botocore.loaders import Loader
@@ -122,7 +122,7 @@ async def test_json_error_keeps_its_code(router: respx.MockRouter, transport: Tr
 
 
 async def test_transport_retries_a_5xx_then_reads(router: respx.MockRouter) -> None:
-    router.post("/").mock(side_effect=[httpx.Response(503), httpx.Response(200, content=XML)])
+    router.post("/").mock(side_effect=[httpx2.Response(503), httpx2.Response(200, content=XML)])
     async with respx_client() as client:
         t = make_transport(client, policy=CallPolicy(attempts=3, backoff_initial=0.0,
                                                      backoff_max=0.0, backoff_jitter=0.0))
