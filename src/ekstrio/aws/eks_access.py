@@ -179,7 +179,7 @@ def parse_policies_page(doc: Mapping[str, Any]) -> tuple[list[AssociatedPolicy],
 
 
 def _auth(creds: RoleCredentials, endpoint: Endpoint) -> Any:
-    from ekstrio.aws.sigv4 import SigV4Auth  # botocore only when a call is made
+    from ekstrio.aws.sigv4_auth import SigV4Auth  # the signer only when a call is made
 
     return SigV4Auth(creds, SERVICE, endpoint.signing_region)
 

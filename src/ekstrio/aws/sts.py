@@ -139,7 +139,7 @@ async def get_caller_identity(
     account_id: str,
 ) -> CallerIdentity:
     """GetCallerIdentity with ``creds`` at ``endpoint`` (a regional STS endpoint)."""
-    from ekstrio.aws.sigv4 import SigV4Auth  # botocore only when a call is made
+    from ekstrio.aws.sigv4_auth import SigV4Auth  # the signer only when a call is made
 
     doc = await t.call(
         endpoint,
