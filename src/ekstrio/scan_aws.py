@@ -133,8 +133,10 @@ class AwsScanApi:
         return self._used.get((account_id, role_name))
 
     def eks_transport(self, region: str) -> Transport:
-        """The Transport that carries ``region``'s EKS calls (its scopes live there)."""
-        return self._eks_t(region)
+        """The Transport that carries ``region``'s EKS calls (its scopes live there): the one
+        Transport of the scan."""
+        del region
+        return self.t
 
     def eks_endpoint(self, region: str) -> Endpoint:
         return self._eks_endpoint(region)
