@@ -142,10 +142,10 @@ async def _access_pass(options: ScanOptions, api: Any, report: ScanReport, sessi
     """``scan --access``: every (cluster, role) of the report, on the scan's transports."""
     from ekstrio.access_aws import AccessStats
     from ekstrio.access_scan import check_access
+    from ekstrio.aws.eks_token import STS_OVERRIDE_ENV
     from ekstrio.aws.endpoints import Endpoint
     from ekstrio.aws.endpoints import resolve as resolve_endpoint
     from ekstrio.scan_failures import EXPECTED
-    from ekstrio.token_fast import STS_OVERRIDE_ENV
 
     started = trio.current_time()
     stats = AccessStats()

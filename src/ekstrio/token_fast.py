@@ -56,6 +56,8 @@ API_V1 = "client.authentication.k8s.io/v1"
 API_V1BETA1 = "client.authentication.k8s.io/v1beta1"
 API_V1ALPHA1 = "client.authentication.k8s.io/v1alpha1"
 
+# aws.eks_token.STS_OVERRIDE_ENV, spelled out: importing eks_token (and its signer) would cost
+# the cached path; tests/unit/test_eks_token.py checks the two agree.
 STS_OVERRIDE_ENV = "EKSTRIO_STS_ENDPOINT_FOR_TOKENS"
 # Role credentials must outlive the token signed with them (15 min of validity at EKS).
 CREDS_MARGIN = timedelta(minutes=15)

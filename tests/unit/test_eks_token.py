@@ -159,3 +159,10 @@ def test_url_is_byte_identical_to_botocore_sigv4_query_auth(
     ours = eks_token.decode_url(eks_token.presign(creds, cluster, region, endpoint_url=endpoint,
                                                   now=when).token)
     assert ours == _botocore_url(creds, cluster, region, base, when, monkeypatch)
+
+
+def test_token_fast_names_the_same_sts_override_variable() -> None:
+    # token_fast spells the name out (importing eks_token would slow its cached path).
+    from ekstrio import token_fast
+
+    assert token_fast.STS_OVERRIDE_ENV == eks_token.STS_OVERRIDE_ENV

@@ -16,12 +16,14 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("protocols and the sim", ("aws.*", "sim.*")),
     ("configuration", ("aws_config", "settings", "user_config", "filters", "exec_cache")),
     ("values", ("scan_records", "scan_failures", "scan_document", "scan_diff", "scan_api",
-                "kubeconfig")),
+                "kubeconfig", "access", "access_live", "access_record", "kube_contexts")),
     ("stores", ("inventory", "kubeconfig_io", "kubeconfig_dir", "profiles")),
-    ("engine and sign-in", ("scan", "account_credentials", "scan_aws", "auth.*")),
+    ("engine and sign-in", ("scan", "account_credentials", "scan_aws", "auth.*", "access_aws",
+                            "kube_live", "access_scan")),
     ("runtime", ("scan_runtime",)),
     ("renderers", ("output", "table", "progress", "document_formats")),
-    ("commands", ("commands.*", "app", "token_fast")),
+    # access_contexts runs `ekstrio token` in process (token_fast), so it sits beside it.
+    ("commands", ("commands.*", "app", "token_fast", "access_contexts")),
     ("entry points", ("cli", "__main__")),
 )
 

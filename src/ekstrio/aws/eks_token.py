@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from ekstrio.model import RoleCredentials
 
 
+# Tests and demos only: the STS URL to presign instead of the real host (see the docstring).
+STS_OVERRIDE_ENV = "EKSTRIO_STS_ENDPOINT_FOR_TOKENS"
 TOKEN_PREFIX = "k8s-aws-v1."  # noqa: S105 (a format prefix, not a secret)
 PRESIGN_SECONDS = 60
 # EKS honours a token for 15 minutes after X-Amz-Date; expire one minute earlier so a token is
