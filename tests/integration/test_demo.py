@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,11 @@ def test_demo_writes_kubeconfig_only_in_its_own_folder(tmp_path: Path,
                  "$ kubectl --context "):
         assert step in proc.stderr
     context = proc.stderr.split("$ kubectl --context ", 1)[1].split()[0]
+    # The scan ran with --access live; the last line counts who can get in (at least the
+    # context kubectl just used, never more than were checked).
+    counted = re.search(r"(\d+) of (\d+) cluster and role pairs can get in", proc.stderr)
+    assert counted, proc.stderr[-2000:]
+    assert 1 <= int(counted[1]) <= int(counted[2])
     assert context in {c["name"] for c in doc["contexts"]}
     assert "Username" in proc.stdout
     assert "system:authenticated" in proc.stdout

@@ -27,7 +27,7 @@ What it does
   caller decides how much body to read (``http_client.read_capped``).
 - Failures raise httpx2's own exception types (``ConnectError``, ``WriteError``,
   ``ReadError``, ``RemoteProtocolError``, ``LocalProtocolError``, ``UnsupportedProtocol``), so
-  ``wire.translate_transport_error`` and the retry predicate work unchanged over both
+  ``transport.translate_transport_error`` and the retry predicate work unchanged over both
   transports.
 - A connection the server closed while it sat idle is caught before use (its socket reads as
   ready: EOF or stray bytes) and, for the race where it closes just as a request goes out, the

@@ -96,11 +96,18 @@ def _context_that_gets_in(kubeconfig: Path, org: Mapping[str, Any]) -> str | Non
 
 
 def accessible_contexts_line(env: Mapping[str, str]) -> str | None:
-    """HOOK for issue 14's client side: one line saying how many of the demo's contexts can
-    get in, as ekstrio itself judges them (``ekstrio access`` / ``scan --access``). None until
-    that command exists; the demo then prints nothing for it."""
-    del env
-    return None
+    """One line saying how many (cluster, role) pairs of the demo's scan can get in, as the
+    clusters themselves answered ``scan --access live``; read from the scan's saved inventory
+    through the scan document, never from what a step printed."""
+    from ekstrio.inventory import inventory_path, load_inventory
+
+    doc = load_inventory(inventory_path(env))
+    pairs = [access for cluster in doc.clusters for access in (cluster.access or {}).values()]
+    if not pairs:
+        return None
+    inside = sum(access.gets_in for access in pairs)
+    return (f"{inside} of {len(pairs)} cluster and role pairs can get in, as the clusters "
+            "answered `ekstrio scan --access live` (`ekstrio access` checks contexts again).")
 
 
 def _whoami(kubeconfig: Path, org: Mapping[str, Any], env: Mapping[str, str]) -> None:
@@ -167,7 +174,8 @@ def demo(
         config.write_text(_aws_config(sim.start_url, sim.sso_region))
         sys.stderr.write(f"Emulator at {sim.endpoint}; demo folder {work}\n")
         _step(["login", "--sso-session", SESSION, "--device-code", "--no-browser"], env)
-        _step(["scan", "--sso-session", SESSION, "--preset", preset, "--output", "table"], env)
+        _step(["scan", "--sso-session", SESSION, "--preset", preset, "--access", "live",
+               "--output", "table"], env)
         _step(["kubeconfig"], env)
         _whoami(Path(env["KUBECONFIG"]), sim.org, env)
         line = accessible_contexts_line(env)
