@@ -79,15 +79,16 @@ async def test_list_accounts_pages_with_awkward_tokens(router: respx.MockRouter,
 async def test_list_account_roles_collects_all_pages(router: respx.MockRouter,
                                                      transport: Transport) -> None:
     route = router.get("/assignment/roles").mock(side_effect=[
-        httpx2.Response(200, json={"roleList": [{"roleName": "Admin", "accountId": "1"}],
-                                  "nextToken": "x/y+z="}),
+        httpx2.Response(200, json={"roleList": [{"roleName": "Admin",
+                                                 "accountId": "111111111111"}],
+                                   "nextToken": "x/y+z="}),
         httpx2.Response(200, json={"roleList": [{"roleName": "ReadOnly"}]}),
     ])
-    roles = await portal.list_account_roles(transport, ENDPOINT, TOKEN, "1")
-    assert roles == [Role("1", "Admin"), Role("1", "ReadOnly")]
+    roles = await portal.list_account_roles(transport, ENDPOINT, TOKEN, "111111111111")
+    assert roles == [Role("111111111111", "Admin"), Role("111111111111", "ReadOnly")]
     first, second = (call.request for call in route.calls)
-    assert query(first) == [("account_id", "1"), ("max_result", "100")]
-    assert query(second) == [("account_id", "1"), ("max_result", "100"),
+    assert query(first) == [("account_id", "111111111111"), ("max_result", "100")]
+    assert query(second) == [("account_id", "111111111111"), ("max_result", "100"),
                              ("next_token", "x/y+z=")]
     assert_portal_headers(second)
 

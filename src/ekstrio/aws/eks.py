@@ -10,14 +10,17 @@ send through a :class:`~ekstrio.aws.transport.Transport`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from ekstrio.aws import untrusted
 from ekstrio.aws.paging import PageGuard
 from ekstrio.aws.wire import WireRequest, path_segment
 from ekstrio.errors import AwsError
 from ekstrio.model import ClusterInfo, RoleCredentials
+
+_T = TypeVar("_T")
 
 if TYPE_CHECKING:
     import httpx2
@@ -76,13 +79,25 @@ def describe_cluster_request(name: str) -> WireRequest:
 # -- responses --------------------------------------------------------------------------------
 
 
+def _check(check: Callable[[object, str], _T], value: object, field: str) -> _T:
+    """One check of a value from the answer (aws/untrusted.py). A bad value fails the whole
+    answer, named by its place and never echoed: it may carry escapes or YAML."""
+    try:
+        return check(value, field)
+    except untrusted.BadValue as exc:
+        raise _invalid(str(exc)) from None
+
+
 def parse_clusters_page(doc: Mapping[str, Any]) -> tuple[list[str], str | None]:
+    """One ListClusters page; each name checked against EKS's ClusterName pattern. A page
+    with one bad name is refused whole (the region becomes an error record)."""
     names = doc.get("clusters") or []
     if not isinstance(names, list):
         raise _invalid("clusters is not a list")
     token = doc.get("nextToken")
     return (
-        [name for name in names if isinstance(name, str)],
+        [_check(untrusted.cluster_name, name, f"ListClusters clusters[{i}]")
+         for i, name in enumerate(names)],
         token if isinstance(token, str) and token else None,
     )
 
@@ -93,10 +108,10 @@ def _parse_time(value: object) -> datetime | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
+        return _check(untrusted.epoch_seconds, value, "createdAt")
     if isinstance(value, str) and value:
         try:
-            return datetime.fromtimestamp(float(value), tz=UTC)
+            return _check(untrusted.epoch_seconds, float(value), "createdAt")
         except ValueError:
             pass
         try:
@@ -107,49 +122,66 @@ def _parse_time(value: object) -> datetime | None:
     return None
 
 
-def _opt_str(doc: Mapping[str, Any] | None, key: str) -> str | None:
+def _opt_str(doc: Mapping[str, Any] | None, key: str, *, field: str | None = None,
+             check: Callable[[object, str], str] = untrusted.text) -> str | None:
+    """An optional string member, checked when present (absent or "" is None)."""
     if not isinstance(doc, Mapping):
         return None
     value = doc.get(key)
-    return value if isinstance(value, str) and value else None
+    if value is None or value == "":
+        return None
+    return _check(check, value, field or key)
 
 
-def parse_cluster(doc: Mapping[str, Any], *, fallback_arn: str | None = None) -> ClusterInfo:
+def parse_cluster(doc: Mapping[str, Any], *, fallback_arn: str | None = None,
+                  name: str | None = None, account_id: str | None = None) -> ClusterInfo:
     """DescribeCluster's ``{"cluster": {...}}`` → :class:`ClusterInfo`.
 
-    ``certificateAuthority.data`` is kept verbatim; endpoint and CA are None
-    until the cluster is ACTIVE.
+    Every member that ekstrio keeps is checked (aws/untrusted.py): the name against EKS's
+    pattern (and equal to ``name`` when the caller asked for one), the ARN as this cluster's
+    (in ``account_id`` when given), the endpoint ``https://`` and a host, the CA as base64,
+    tags and the rest as printable text. One bad member fails the cluster: an error record
+    for it, never a kubeconfig entry. ``certificateAuthority.data`` is kept verbatim;
+    endpoint and CA are None until the cluster is ACTIVE.
     """
     cluster = doc.get("cluster")
     if not isinstance(cluster, Mapping):
         raise _invalid("no cluster in the answer")
-    name = _opt_str(cluster, "name")
-    if name is None:
+    found = cluster.get("name")
+    if found is None or found == "":
         raise _invalid("the cluster has no name")
-    arn = _opt_str(cluster, "arn") or fallback_arn
+    found = _check(untrusted.cluster_name, found, "cluster.name")
+    if name is not None and found != name:
+        raise _invalid("cluster.name is not the cluster asked about")
+
+    def arn_of(value: object, field: str) -> str:
+        return untrusted.cluster_arn(value, field, name=found, account=account_id)
+
+    arn = _opt_str(cluster, "arn", field="cluster.arn", check=arn_of) or fallback_arn
     if arn is None:
-        raise _invalid(f"cluster {name!r} has no arn")
+        raise _invalid(f"cluster {found} has no arn")
     raw_tags = cluster.get("tags")
-    tags = (
-        {str(k): str(v) for k, v in raw_tags.items() if isinstance(v, str)}
-        if isinstance(raw_tags, Mapping)
-        else {}
-    )
+    tags = _check(untrusted.tags, raw_tags, "cluster.tags") if raw_tags is not None else {}
+    certificate = cluster.get("certificateAuthority")
     return ClusterInfo(
-        name=name,
+        name=found,
         arn=arn,
-        status=_opt_str(cluster, "status") or "UNKNOWN",
-        endpoint=_opt_str(cluster, "endpoint"),
-        certificate_authority_data=_opt_str(cluster.get("certificateAuthority"), "data"),
-        version=_opt_str(cluster, "version"),
-        platform_version=_opt_str(cluster, "platformVersion"),
+        status=_opt_str(cluster, "status", field="cluster.status") or "UNKNOWN",
+        endpoint=_opt_str(cluster, "endpoint", field="cluster.endpoint",
+                          check=untrusted.https_endpoint),
+        certificate_authority_data=_opt_str(certificate, "data", check=untrusted.ca_data,
+                                            field="cluster.certificateAuthority.data"),
+        version=_opt_str(cluster, "version", field="cluster.version"),
+        platform_version=_opt_str(cluster, "platformVersion", field="cluster.platformVersion"),
         created_at=_parse_time(cluster.get("createdAt")),
         tags=tags,
-        authentication_mode=_opt_str(cluster.get("accessConfig"), "authenticationMode"),
+        authentication_mode=_opt_str(cluster.get("accessConfig"), "authenticationMode",
+                                     field="cluster.accessConfig.authenticationMode"),
         # Outposts local clusters: the id, not the name, goes into the EKS token.
-        outpost_id=_opt_str(cluster, "id") if isinstance(cluster.get("outpostConfig"), Mapping)
-        else None,
-        connector_provider=_opt_str(cluster.get("connectorConfig"), "provider"),
+        outpost_id=_opt_str(cluster, "id", field="cluster.id")
+        if isinstance(cluster.get("outpostConfig"), Mapping) else None,
+        connector_provider=_opt_str(cluster.get("connectorConfig"), "provider",
+                                    field="cluster.connectorConfig.provider"),
     )
 
 
@@ -210,4 +242,4 @@ async def describe_cluster(
         auth=_auth(creds, endpoint),
     )
     fallback_arn = cluster_arn(endpoint.partition, region, account_id, name)
-    return parse_cluster(doc, fallback_arn=fallback_arn)
+    return parse_cluster(doc, fallback_arn=fallback_arn, name=name, account_id=account_id)

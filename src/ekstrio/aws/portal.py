@@ -12,14 +12,17 @@ send through a :class:`~ekstrio.aws.transport.Transport`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+import re
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from ekstrio.aws import untrusted
 from ekstrio.aws.paging import PageGuard
 from ekstrio.aws.wire import WireRequest
 from ekstrio.errors import AwsError
 from ekstrio.model import Account, Role, RoleCredentials
+
+_T = TypeVar("_T")
 
 if TYPE_CHECKING:
     from ekstrio.aws.endpoints import Endpoint
@@ -114,33 +117,64 @@ def _str(item: Mapping[str, Any], key: str, default: str | None = None) -> str:
     return value
 
 
-def _opt_str(item: Mapping[str, Any], key: str) -> str:
+_CREDENTIAL = re.compile(r"[A-Za-z0-9+/=_.-]{1,8192}")
+
+
+def _secret(item: Mapping[str, Any], key: str) -> str:
+    # Credentials are written into the AWS CLI's JSON cache and signed into headers: printable
+    # ASCII only (AWS's keys and tokens are base64/alphanumeric). Never echoed: they are secret.
+    value = _str(item, key)
+    if _CREDENTIAL.fullmatch(value) is None:
+        raise _invalid(f"roleCredentials.{key} is not a credential string")
+    return value
+
+
+def _check(check: Callable[[object, str], _T], value: object, field: str) -> _T:
+    """One check of a value from the answer. A bad value fails the whole answer, named by its
+    place (``ListAccounts accountList[3].accountName``), never echoed: it may hold escapes or
+    INI syntax. A page carrying one forged item is a forged page, so none of it is used."""
+    try:
+        return check(value, field)
+    except untrusted.BadValue as exc:
+        raise _invalid(str(exc)) from None
+
+
+def _optional(item: Mapping[str, Any], key: str) -> object:
+    # Absent and "" mean "not given" (the model has no minimum for names); anything else,
+    # a number or a list included, is checked and refused.
     value = item.get(key)
-    return value if isinstance(value, str) else ""
+    return None if value in (None, "") else value
 
 
 def parse_accounts_page(doc: Mapping[str, Any]) -> tuple[list[Account], str | None]:
-    accounts = [
-        Account(
-            account_id=_str(item, "accountId"),
-            name=_opt_str(item, "accountName"),
-            email=_opt_str(item, "emailAddress"),
-        )
-        for item in _items(doc, "accountList")
-    ]
+    """One ListAccounts page; every value checked (aws/untrusted.py)."""
+    accounts = []
+    for i, item in enumerate(_items(doc, "accountList")):
+        at = f"ListAccounts accountList[{i}]."
+        name, mail = _optional(item, "accountName"), _optional(item, "emailAddress")
+        accounts.append(Account(
+            account_id=_check(untrusted.account_id, item.get("accountId"), at + "accountId"),
+            name="" if name is None else _check(untrusted.account_name, name,
+                                                at + "accountName"),
+            email="" if mail is None else _check(untrusted.email, mail, at + "emailAddress"),
+        ))
     return accounts, _next_token(doc)
 
 
 def parse_roles_page(
     doc: Mapping[str, Any], account_id: str
 ) -> tuple[list[Role], str | None]:
-    roles = [
-        Role(
-            account_id=_opt_str(item, "accountId") or account_id,
-            role_name=_str(item, "roleName"),
-        )
-        for item in _items(doc, "roleList")
-    ]
+    """One ListAccountRoles page; every role name and account id checked."""
+    roles = []
+    for i, item in enumerate(_items(doc, "roleList")):
+        at = f"ListAccountRoles roleList[{i}]."
+        owner = _optional(item, "accountId")
+        if owner is not None and owner != account_id:
+            # A role listed for another account than the one asked about would be filed
+            # under the wrong account.
+            raise _invalid(f"{at}accountId is not the account asked about")
+        roles.append(Role(account_id=account_id, role_name=_check(
+            untrusted.role_name, item.get("roleName"), at + "roleName")))
     return roles, _next_token(doc)
 
 
@@ -149,14 +183,12 @@ def parse_role_credentials(doc: Mapping[str, Any]) -> RoleCredentials:
     creds = doc.get("roleCredentials")
     if not isinstance(creds, Mapping):
         raise _invalid("no roleCredentials in the answer")
-    expiration = creds.get("expiration")
-    if isinstance(expiration, bool) or not isinstance(expiration, int | float):
-        raise _invalid("roleCredentials.expiration is not a number")
     return RoleCredentials(
-        access_key_id=_str(creds, "accessKeyId"),
-        secret_access_key=_str(creds, "secretAccessKey"),
-        session_token=_str(creds, "sessionToken"),
-        expiration=datetime.fromtimestamp(expiration / 1000, tz=UTC),
+        access_key_id=_secret(creds, "accessKeyId"),
+        secret_access_key=_secret(creds, "secretAccessKey"),
+        session_token=_secret(creds, "sessionToken"),
+        expiration=_check(untrusted.epoch_milliseconds, creds.get("expiration"),
+                          "roleCredentials.expiration"),
     )
 
 
