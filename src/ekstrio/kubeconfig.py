@@ -24,10 +24,11 @@ from __future__ import annotations
 import copy
 import re
 import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ekstrio.aws import untrusted
 from ekstrio.errors import ConfigError, UsageError
 from ekstrio.scan_document import ClusterEntry, ScanDocument
 
@@ -148,6 +149,36 @@ def parse_inventory(doc: Any) -> Inventory:
     return inventory_of(ScanDocument.from_json(doc))
 
 
+def check_entry(index: int, item: ClusterEntry) -> None:
+    """Raise ConfigError unless every value of a cluster record that reaches a kubeconfig or
+    an AWS config is what AWS documents for it (aws/untrusted.py).
+
+    The scan checks answers as they arrive; a scan document is input again when it is read
+    back (``--from FILE``, an inventory saved before names were checked, a hand edit), and
+    these values become YAML and INI. The message names the record and field, not the value.
+    """
+    checks: list[tuple[Callable[[object, str], object], object, str]] = [
+        (untrusted.account_id, item.account_id, "account_id"),
+        (untrusted.region, item.region, "region"),
+        (untrusted.cluster_name, item.name, "name"),
+        *((untrusted.role_name, role, "roles[]") for role in item.roles),
+    ]
+    optional: list[tuple[Callable[[object, str], object], object, str]] = [
+        (untrusted.account_name, item.account_name, "account_name"),
+        (untrusted.https_endpoint, item.endpoint, "endpoint"),
+        (untrusted.ca_data, item.certificate_authority_data, "certificate_authority_data"),
+        (untrusted.text, item.outpost_id, "outpost_id"),
+        (untrusted.text, item.arn, "arn"),
+        (untrusted.text, item.status, "status")]
+    checks += [entry for entry in optional if entry[1]]
+    for check, value, key in checks:
+        try:
+            check(value, key)
+        except untrusted.BadValue as exc:
+            raise ConfigError(f"scan document clusters[{index}].{exc}; run `ekstrio scan` "
+                              "again") from None
+
+
 def _role_order(item: ClusterEntry) -> list[str]:
     # With `scan --access` results the role most likely to get in comes first (the document
     # keeps them best first); without them, the scan's order.
@@ -168,7 +199,8 @@ def inventory_of(doc: ScanDocument, *, only_accessible: bool = False) -> Invento
     skipped: list[SkippedCluster] = []
     seen: set[tuple[str, str, str]] = set()
     roles_seen: dict[tuple[str, str], str] = {}
-    for item in doc.clusters:
+    for index, item in enumerate(doc.clusters):
+        check_entry(index, item)
         account, region, name = item.account_id, item.region, item.name
         account_name = item.account_name or account
         seen.add((account, region, name))

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ekstrio import table
+from ekstrio.aws.untrusted import terminal_safe
 from ekstrio.logs import account_label
 from ekstrio.model import Cluster
 from ekstrio.scan_diff import InventoryDiff
@@ -147,8 +148,9 @@ def render_table(report: ScanReport, out: Console, err: Console, *, wide: bool =
     for e in report.errors:
         account = account_label(e.account_name, e.account_id) if e.account_id else None
         where = " ".join(x for x in (account, e.region, e.role) if x)
-        err.print(Text(f"error: {where or 'accounts'}: {e.stage}: {e.code}: {e.message}",
-                       style="red"))
+        # An error message may quote the server's own text: shown, never interpreted.
+        err.print(Text(terminal_safe(f"error: {where or 'accounts'}: {e.stage}: {e.code}: "
+                                     f"{e.message}"), style="red"))
     err.print(summary_line(report), highlight=False, soft_wrap=True)  # one line, as piped
     line = access_line(document) if document is not None else None
     if line:
@@ -184,12 +186,13 @@ def render_diff(diff: InventoryDiff, err: Console) -> None:
         err.print("No changes since the previous scan.")
         return
     for c in diff.added:
-        err.print(Text(f"+ {account_label(c.account_name, c.account_id)} {c.region} {c.name}",
-                       style="green"), soft_wrap=True)
+        err.print(Text(terminal_safe(f"+ {account_label(c.account_name, c.account_id)} "
+                                     f"{c.region} {c.name}"), style="green"), soft_wrap=True)
     for c in diff.removed:
-        err.print(Text(f"- {account_label(c.account_name, c.account_id)} {c.region} {c.name}",
-                       style="red"), soft_wrap=True)
+        err.print(Text(terminal_safe(f"- {account_label(c.account_name, c.account_id)} "
+                                     f"{c.region} {c.name}"), style="red"), soft_wrap=True)
     for ch in diff.changed:
         a = ch.after
-        err.print(Text(f"~ {account_label(a.account_name, a.account_id)} {a.region} {a.name}: "
-                       f"{', '.join(ch.fields)}", style="yellow"), soft_wrap=True)
+        err.print(Text(terminal_safe(f"~ {account_label(a.account_name, a.account_id)} "
+                                     f"{a.region} {a.name}: {', '.join(ch.fields)}"),
+                       style="yellow"), soft_wrap=True)

@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ekstrio.aws import untrusted
 from ekstrio.errors import ConfigError, UsageError
 from ekstrio.kubeconfig import Inventory, SsoRef, unique_names
 
@@ -103,8 +104,20 @@ def cached_account_roles(inventory: Inventory) -> list[tuple[str, str, str]]:
     if lists is None:
         return []
     names = {a.account_id: a.name for a in lists.accounts}
-    return [(account_id, names.get(account_id, account_id), role)
-            for account_id, roles in sorted(lists.roles.items()) for role in roles]
+    triples = [(account_id, names.get(account_id, account_id), role)
+               for account_id, roles in sorted(lists.roles.items()) for role in roles]
+    # The cache holds portal answers of an earlier scan (perhaps one from before names were
+    # checked); they become INI values, so they are checked like a fresh answer.
+    for account_id, account_name, role in triples:
+        try:
+            untrusted.account_id(account_id, "account id")
+            if account_name:
+                untrusted.account_name(account_name, "account name")
+            untrusted.role_name(role, "role name")
+        except untrusted.BadValue as exc:
+            raise ConfigError(f"the cached account/role list of the last scan: {exc}; run "
+                              "`ekstrio scan --refresh` again") from None
+    return triples
 
 
 def check_template(template: str) -> None:

@@ -157,7 +157,8 @@ def test_parse_connected_and_creating_clusters() -> None:
     assert connected.connector_provider == "AKS"
     assert connected.outpost_id is None  # an id without outpostConfig is not an Outposts id
     creating = eks.parse_cluster({"cluster": {
-        "name": "new", "arn": "arn:aws:eks:eu-west-1:111122223333:cluster/new", "status": "CREATING",
+        "name": "new", "arn": "arn:aws:eks:eu-west-1:111122223333:cluster/new",
+        "status": "CREATING",
         "certificateAuthority": {}, "createdAt": "2026-01-02T03:04:05Z"}})
     assert (creating.endpoint, creating.certificate_authority_data) == (None, None)
     assert creating.created_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

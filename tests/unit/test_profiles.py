@@ -33,6 +33,9 @@ sso_role_name = Admin
 """
 
 
+A1, A2, A3 = "111111111111", "222222222222", "333333333333"
+
+
 def _cluster(account: str, name: str, roles: list[str], cluster: str = "c") -> dict[str, Any]:
     return {"account_id": account, "account_name": name, "roles": roles, "region": "eu-west-1",
             "name": cluster, "arn": "x", "endpoint": "https://e", "certificate_authority_data": "d",
@@ -101,43 +104,43 @@ def test_prune_only_for_accounts_the_scan_completed() -> None:
 
 def test_sso_session_section_from_the_command_line() -> None:
     section = SessionSection("corp", "https://d-1.awsapps.com/start", "us-east-1")
-    text = reconcile_profiles(None, inv(_cluster("1", "a", ["R"])), session_section=section).text
+    text = reconcile_profiles(None, inv(_cluster(A1, "a", ["R"])), session_section=section).text
     cfg = parse(text)
     assert dict(cfg["sso-session corp"]) == {
         "sso_start_url": "https://d-1.awsapps.com/start", "sso_region": "us-east-1",
         "sso_registration_scopes": "sso:account:access"}
     # Kept on later runs without the flag; never duplicated if the user has their own.
     assert "sso-session corp" in parse(reconcile_profiles(text, inv(
-        _cluster("1", "a", ["R"]))).text).sections()
+        _cluster(A1, "a", ["R"]))).text).sections()
     own = "[sso-session corp]\nsso_start_url = https://mine\nsso_region = eu-west-1\n"
-    parse(reconcile_profiles(own, inv(_cluster("1", "a", ["R"])), session_section=section).text)
+    parse(reconcile_profiles(own, inv(_cluster(A1, "a", ["R"])), session_section=section).text)
 
 
 def test_legacy_start_url_profiles() -> None:
-    text = reconcile_profiles(None, inv(_cluster("1", "a", ["R"]), sso={
+    text = reconcile_profiles(None, inv(_cluster(A1, "a", ["R"]), sso={
         "session": None, "start_url": "https://x/start", "region": "eu-central-1"})).text
     assert dict(parse(text)["profile a.R"]) == {
         "sso_start_url": "https://x/start", "sso_region": "eu-central-1",
-        "sso_account_id": "1", "sso_role_name": "R", "region": "eu-central-1"}
+        "sso_account_id": A1, "sso_role_name": "R", "region": "eu-central-1"}
 
 
 @pytest.mark.parametrize("text", [f"{BEGIN}\n", f"{END}\n{BEGIN}\n",
                                   f"{BEGIN}\n{END}\n{BEGIN}\n{END}\n"])
 def test_damaged_markers_are_config_errors(text: str) -> None:
     with pytest.raises(ConfigError, match="markers"):
-        reconcile_profiles(text, inv(_cluster("1", "a", ["R"])))
+        reconcile_profiles(text, inv(_cluster(A1, "a", ["R"])))
 
 
 def test_template_placeholders_are_checked() -> None:
     with pytest.raises(UsageError, match="profile template"):
-        reconcile_profiles(None, inv(_cluster("1", "a", ["R"])), template="{cluster}")
+        reconcile_profiles(None, inv(_cluster(A1, "a", ["R"])), template="{cluster}")
 
 
 def test_profile_names_match_what_profiles_writes() -> None:
-    inventory = inv(_cluster("1", "a", ["R"]))
+    inventory = inv(_cluster(A1, "a", ["R"]))
     text = USER_TEXT.replace("[profile mine]", "[profile a.R]")
     names = profile_names_for(inventory, config_text=text)
-    assert names == {("1", "R"): "a.R-2"}
+    assert names == {(A1, "R"): "a.R-2"}
     assert "profile a.R-2" in parse(reconcile_profiles(text, inventory).text).sections()
 
 
@@ -149,7 +152,7 @@ def test_command_writes_aws_config_with_backup(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     source = tmp_path / "inv.json"
     source.write_text(json.dumps({"schema": "ekstrio.scan/v1", "sso": SSO,
-                                  "clusters": [_cluster("1", "a", ["R"])]}))
+                                  "clusters": [_cluster(A1, "a", ["R"])]}))
     assert cli.run(["profiles", "--from", str(source), "--dry-run"]) == 0
     assert "+[profile a.R]" in capsys.readouterr().out
     assert config.read_text() == USER_TEXT
@@ -167,29 +170,30 @@ def test_accounts_without_clusters_come_from_the_scans_list_cache(
     from ekstrio.model import Account, SsoSession
 
     session = SsoSession(start_url=SSO["start_url"], region=SSO["region"], name="corp")
-    save_lists(session, [Account("1", "a"), Account("2", "empty")],
-               {"1": ["R"], "2": ["Viewer", "Admin"]}, now=0.0)  # old lists still count
+    save_lists(session, [Account(A1, "a"), Account(A2, "empty")],
+               {A1: ["R"], A2: ["Viewer", "Admin"]},
+               now=0.0)  # old lists still count
     config = tmp_path / "config"
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     source = tmp_path / "inv.json"
-    creating = {**_cluster("3", "c", ["Ops"]), "endpoint": None, "status": "CREATING"}
+    creating = {**_cluster(A3, "c", ["Ops"]), "endpoint": None, "status": "CREATING"}
     source.write_text(json.dumps({"schema": "ekstrio.scan/v1", "sso": SSO,
-                                  "clusters": [_cluster("1", "a", ["R"]), creating]}))
+                                  "clusters": [_cluster(A1, "a", ["R"]), creating]}))
     assert cli.run(["profiles", "--from", str(source)]) == 0
     assert set(parse(config.read_text()).sections()) == {
         "profile a.R", "profile empty.Admin", "profile empty.Viewer", "profile c.Ops"}
 
 
 def test_kept_profiles_keep_their_names_and_exec_aws_uses_the_written_names() -> None:
-    text = reconcile_profiles(None, inv(_cluster("1", "prod", ["Admin"]))).text
+    text = reconcile_profiles(None, inv(_cluster(A1, "prod", ["Admin"]))).text
     # Account 1 failed this time; a new account 2, also named "prod", appears.
-    later = inv(_cluster("2", "prod", ["Admin"]), completed=[("2", "eu-west-1")])
+    later = inv(_cluster(A2, "prod", ["Admin"]), completed=[(A2, "eu-west-1")])
     plan = reconcile_profiles(text, later, prune=True)
     assert plan.kept == ("prod.Admin",)
     cfg = parse(plan.text)
-    assert cfg["profile prod.Admin"]["sso_account_id"] == "1"
-    assert cfg["profile prod.Admin-2"]["sso_account_id"] == "2"
-    assert profile_names_for(later, config_text=plan.text) == {("2", "Admin"): "prod.Admin-2"}
+    assert cfg["profile prod.Admin"]["sso_account_id"] == A1
+    assert cfg["profile prod.Admin-2"]["sso_account_id"] == A2
+    assert profile_names_for(later, config_text=plan.text) == {(A2, "Admin"): "prod.Admin-2"}
 
 
 @pytest.mark.parametrize(("env", "flag", "expected"), [
@@ -207,6 +211,6 @@ def test_default_region_of_the_profiles(tmp_path: Path, monkeypatch: pytest.Monk
         monkeypatch.setenv(name, value)
     source = tmp_path / "inv.json"
     source.write_text(json.dumps({"schema": "ekstrio.scan/v1", "sso": SSO,
-                                  "clusters": [_cluster("1", "a", ["R"])]}))
+                                  "clusters": [_cluster(A1, "a", ["R"])]}))
     assert cli.run(["profiles", "--from", str(source), *flag]) == 0
     assert parse(config.read_text())["profile a.R"]["region"] == expected

@@ -188,7 +188,9 @@ def cluster_arn(value: object, field: str = "arn", *, name: str,
 
 def ca_data(value: object, field: str = "certificateAuthority.data") -> str:
     text_value = _string(value, field)
-    if len(text_value) > 65_536 or _BASE64.fullmatch(text_value) is None:
+    # Line breaks are allowed, as base64 decoders (Go's, client-go's) skip them.
+    joined = text_value.replace("\r", "").replace("\n", "")
+    if len(text_value) > 65_536 or _BASE64.fullmatch(joined) is None:
         raise BadValue(field, "is not base64 data")
     return text_value
 

@@ -51,6 +51,13 @@ def partition_of(region: str) -> tuple[str, str]:
     raise UsageError(f"unknown EKS region {region!r} (see botocore's endpoints.json)")
 
 
+HOSTILE_NAMES = ("", "role", "account", "cluster")
+# What a hostile name carries: a newline and an INI section that would run a command if a
+# client wrote it into ~/.aws/config, and an ANSI escape that would recolour a terminal.
+HOSTILE_SUFFIX = "\n[default]\ncredential_process = /bin/sh -c 'touch /tmp/ekstrio-pwned'\n"
+HOSTILE_ESCAPE = "\x1b[31mred\x1b[0m\x1b]0;title\x07"
+
+
 @dataclass(frozen=True)
 class SimOptions:
     """Everything that shapes one sim: the organisation (from ``seed``), quotas, faults,
@@ -82,6 +89,11 @@ class SimOptions:
     device_interval: int = 1
     portal_page_size: int = 20  # ListAccounts / ListAccountRoles page when max_result is absent
     server: str = "hypercorn"  # or "h11": the lean front end (sim/lean.py), ~3x less CPU
+    # A fault for client tests: names no real AWS can send, as an intercepting endpoint could.
+    # "role": the first EKS account gets a role whose name carries INI syntax (preferred by
+    # name, so a client that accepts it uses it); "account": the first account's name does;
+    # "cluster": the first cluster's tags carry ANSI escapes and a newline.
+    hostile_names: str = ""
 
     def validated(self) -> SimOptions:
         """Return self if every option makes sense, else raise UsageError naming the bad one."""
@@ -104,6 +116,8 @@ class SimOptions:
             if not 0.0 <= value <= 1.0:
                 flag = "--" + name.replace("_", "-")
                 raise UsageError(f"{flag} must be between 0 and 1, not {value}")
+        if self.hostile_names not in HOSTILE_NAMES:
+            raise UsageError(f"hostile_names must be one of {', '.join(HOSTILE_NAMES)}")
         if self.fault_rate + self.hang_rate + self.reset_rate > 1.0:
             raise UsageError("--fault-rate + --hang-rate + --reset-rate must not exceed 1")
         for name in ("latency_ms", "jitter_ms"):

@@ -367,6 +367,8 @@ def generate(options: SimOptions) -> Organisation:
     _cover_reach(clusters, access, eks_ids)
     accounts = _scp_denies(options.seed, accounts, regions, clusters, eks_ids)
     accounts = _entry_api_denies(options.seed, accounts)
+    if options.hostile_names:
+        accounts, clusters = _hostile(options.hostile_names, accounts, clusters)
     return Organisation(
         seed=options.seed,
         partition=partition,
@@ -380,3 +382,26 @@ def generate(options: SimOptions) -> Organisation:
         by_id={a.account_id: a for a in accounts},
         access=access,
     )
+
+
+def _hostile(kind: str, accounts: list[SimAccount],
+             clusters: dict[tuple[str, str], tuple[dict[str, Any], ...]]
+             ) -> tuple[list[SimAccount], dict[tuple[str, str], tuple[dict[str, Any], ...]]]:
+    """The ``hostile_names`` fault: one name that no real AWS answer can carry."""
+    from dataclasses import replace
+
+    from ekstrio.sim.options import HOSTILE_ESCAPE, HOSTILE_SUFFIX
+
+    accounts = list(accounts)
+    if kind == "role":
+        i = next(i for i, a in enumerate(accounts) if any(r.eks for r in a.roles))
+        role = SimRole("AdministratorAccess" + HOSTILE_SUFFIX, eks=True)
+        accounts[i] = replace(accounts[i], roles=(role, *accounts[i].roles))
+    elif kind == "account":
+        accounts[0] = replace(accounts[0], name=accounts[0].name + HOSTILE_SUFFIX)
+    elif kind == "cluster":
+        key = next(k for k, v in sorted(clusters.items()) if v)
+        first, *rest = clusters[key]
+        tags = {**first["tags"], "team": HOSTILE_ESCAPE + HOSTILE_SUFFIX}
+        clusters[key] = ({**first, "tags": tags}, *rest)
+    return accounts, clusters
