@@ -15,6 +15,7 @@ from botocore.credentials import Credentials
 
 from ekstrio.sim.testing import SimHandle
 
+from botocore_clock import botocore_signing_time  # isort: skip
 from values import different  # isort: skip
 
 
@@ -101,13 +102,10 @@ def test_malformed_tokens(sim: SimHandle) -> None:
 
 def test_token_older_than_15_minutes_is_refused(sim: SimHandle) -> None:
     from datetime import UTC, datetime, timedelta
-    from unittest import mock
-
-    import botocore.auth
 
     _, _, creds = creds_for(sim)
     old = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=16)
-    with mock.patch.object(botocore.auth, "get_current_datetime", return_value=old):
+    with botocore_signing_time(old):
         token = make_token(creds, "web")
     got = sim.verify_eks_token(token, "web")
     assert got["kind"] == "expired"

@@ -133,12 +133,15 @@ def _botocore_url(creds: RoleCredentials, cluster: str, region: str, base: str,
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: when.replace(tzinfo=None))
+    from botocore_clock import botocore_signing_time
+
     request = AWSRequest(method="GET", url=f"{base}/?Action=GetCallerIdentity&Version=2011-06-15",
                          headers={"x-k8s-aws-id": cluster})
-    botocore.auth.SigV4QueryAuth(
-        Credentials(creds.access_key_id, creds.secret_access_key, creds.session_token or None),
-        "sts", region, expires=60).add_auth(request)
+    with botocore_signing_time(when):
+        botocore.auth.SigV4QueryAuth(
+            Credentials(creds.access_key_id, creds.secret_access_key,
+                        creds.session_token or None),
+            "sts", region, expires=60).add_auth(request)
     return str(request.url)
 
 

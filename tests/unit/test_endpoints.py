@@ -47,7 +47,8 @@ def test_hosts_agree_with_botocores_own_resolver(partition: str, service: str,
 
 def test_eks_regions_per_partition() -> None:
     aws = endpoints.eks_regions("aws")
-    assert len(aws) == 34
+    # botocore's data grows: 33 EKS regions at the declared floor (botocore 1.39), 34 in 1.40.
+    assert len(aws) >= 33
     assert aws == tuple(sorted(aws))
     assert {"us-east-1", "eu-west-1", "ap-east-2", "mx-central-1"} <= set(aws)
     assert not [r for r in aws if "fips" in r]

@@ -31,6 +31,44 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     assert test_command in ci
 
 
+def test_ci_tests_the_declared_lowest_version_of_every_runtime_dependency() -> None:
+    """.ci/run pins each runtime `>=` floor with `==` (generated from pyproject.toml) and runs
+    the unit tests there; a dependency without a floor would escape that check."""
+    import subprocess
+    import sys
+    import tomllib
+
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    readme = _readme_commands()[1]
+    assert ci.index(readme) < ci.index("python3 -m venv .venv-lowest")  # README's first
+    done = subprocess.run([sys.executable, str(ROOT / ".ci" / "lowest_requirements.py")],
+                          capture_output=True, text=True, check=True)
+    pins = done.stdout.splitlines()
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert len(pins) == len(declared)
+    for pin, requirement in zip(pins, declared, strict=True):
+        name, _, version = pin.partition("==")
+        assert requirement.startswith(name)
+        assert f">={version}" in requirement.replace(" ", "")
+
+
+def test_lowest_pin_rule() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lowest", ROOT / ".ci" / "lowest_requirements.py")
+    assert spec is not None
+    assert spec.loader is not None
+    lowest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lowest)
+    assert lowest.lowest_pin("httpx>=0.28,<0.29") == "httpx==0.28"
+    assert lowest.lowest_pin("moto[server] >= 5.1") == "moto==5.1"
+    marker = '; python_version < "3.11"'
+    assert lowest.lowest_pin(f"tomli>=2{marker}") == f"tomli==2{marker}"
+    for unbounded in ("rich", "rich<14", "rich>=13,>=14"):
+        with pytest.raises(SystemExit, match="exactly one >= floor"):
+            lowest.lowest_pin(unbounded)
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["--version"]) == 0
     assert capsys.readouterr().out.strip() == __version__

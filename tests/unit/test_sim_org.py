@@ -16,7 +16,8 @@ from ekstrio.sim.quotas import Buckets
 
 def test_default_regions_are_botocores_eks_regions_of_the_aws_partition() -> None:
     regions = SimOptions().region_list
-    assert len(regions) == 34
+    # botocore's data grows: 33 EKS regions at the declared floor (botocore 1.39), 34 in 1.40.
+    assert len(regions) >= 33
     assert regions == tuple(sorted(regions))
     assert {"us-east-1", "eu-west-1", "ap-east-2", "mx-central-1"} <= set(regions)
     assert not any(r.startswith("fips") for r in regions)

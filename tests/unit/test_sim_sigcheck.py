@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import calendar
 from datetime import datetime
-from unittest import mock
 
-import botocore.auth
 import pytest
 from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
@@ -15,6 +13,8 @@ from botocore.credentials import Credentials
 
 from ekstrio.sim import sigcheck
 from ekstrio.sim.state import IssuedCredentials
+
+from botocore_clock import botocore_signing_time  # isort: skip
 
 WHEN = datetime(2026, 11, 28, 12, 0, 0)
 NOW = float(calendar.timegm(WHEN.timetuple()))
@@ -33,7 +33,7 @@ def signed(path: str = "/clusters", query: str = "", *, creds: Credentials = CRE
            body: bytes = b"") -> dict[str, str]:
     url = f"http://{HOST}{path}" + (f"?{query}" if query else "")
     req = AWSRequest(method, url, data=body)
-    with mock.patch.object(botocore.auth, "get_current_datetime", return_value=WHEN):
+    with botocore_signing_time(WHEN):
         SigV4Auth(creds, service, region).add_auth(req)
     headers = {k.lower(): v for k, v in req.headers.items()}
     headers["host"] = HOST
@@ -100,7 +100,7 @@ def test_time_checks() -> None:
 def presigned_token(cluster: str = "web", host: str = "sts.eu-west-1.amazonaws.com") -> str:
     req = AWSRequest("GET", f"https://{host}/?Action=GetCallerIdentity&Version=2011-06-15",
                      headers={"x-k8s-aws-id": cluster})
-    with mock.patch.object(botocore.auth, "get_current_datetime", return_value=WHEN):
+    with botocore_signing_time(WHEN):
         SigV4QueryAuth(CREDS, "sts", "eu-west-1", expires=60).add_auth(req)
     return "k8s-aws-v1." + base64.urlsafe_b64encode(req.url.encode()).decode().rstrip("=")
 
