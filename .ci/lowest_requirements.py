@@ -7,6 +7,7 @@ users install). Read from pyproject.toml each run, so the CI step follows every 
 floors. Standard library only: it runs before anything is installed.
 
     python .ci/lowest_requirements.py              # runtime floors as == pins (constraints)
+    python .ci/lowest_requirements.py --companions # constraints on packages that move with them
     python .ci/lowest_requirements.py --extra test # the test extra, as declared
 """
 
@@ -33,6 +34,20 @@ def lowest_pin(requirement: str) -> str:
     return f"{name}=={floors[0]}{marker or ''}"
 
 
+def companions(pins: list[str]) -> list[str]:
+    """Constraints for packages released in lockstep with a pinned one. boto3 (which the test
+    extra pulls in through moto) requires botocore of its own minor series (boto3 1.39.x:
+    botocore >=1.39.0,<1.40.0); without this pip tries every newer boto3 first, 300 and more
+    downloads, before it finds the series that fits the botocore floor."""
+    out = []
+    for pin in pins:
+        name, _, version = pin.partition("==")
+        if name.lower() == "botocore":
+            major, minor = version.split(".")[:2]
+            out.append(f"boto3>={major}.{minor},<{major}.{int(minor) + 1}")
+    return out
+
+
 def main(argv: list[str]) -> int:
     project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml")
                             .read_text(encoding="utf-8"))["project"]
@@ -40,8 +55,10 @@ def main(argv: list[str]) -> int:
         lines = list(project["optional-dependencies"][argv[1]])
     elif not argv:
         lines = [lowest_pin(r) for r in project["dependencies"]]
+    elif argv == ["--companions"]:
+        lines = companions([lowest_pin(r) for r in project["dependencies"]])
     else:
-        raise SystemExit("usage: lowest_requirements.py [--extra NAME]")
+        raise SystemExit("usage: lowest_requirements.py [--companions | --extra NAME]")
     sys.stdout.write("".join(f"{line}\n" for line in lines))
     return 0
 

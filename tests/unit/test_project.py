@@ -64,6 +64,7 @@ def test_lowest_pin_rule() -> None:
     assert lowest.lowest_pin("moto[server] >= 5.1") == "moto==5.1"
     marker = '; python_version < "3.11"'
     assert lowest.lowest_pin(f"tomli>=2{marker}") == f"tomli==2{marker}"
+    assert lowest.companions(["trio==0.27", "botocore==1.39"]) == ["boto3>=1.39,<1.40"]
     for unbounded in ("rich", "rich<14", "rich>=13,>=14"):
         with pytest.raises(SystemExit, match="exactly one >= floor"):
             lowest.lowest_pin(unbounded)
