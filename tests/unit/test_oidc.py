@@ -118,6 +118,23 @@ def test_parse_device_authorization_defaults_interval() -> None:
     assert "dc" not in repr(dev)
 
 
+@pytest.mark.parametrize("absurd", [float("inf"), float("nan"), 1e300, -1e300])
+def test_numbers_no_real_answer_holds_are_refused_not_crashes(absurd: float) -> None:
+    # int(inf) raised OverflowError, int(nan) ValueError, 1e300 overflowed datetime/timedelta.
+    with pytest.raises(AwsError, match="clientSecretExpiresAt"):
+        oidc.parse_registration({"clientId": "c", "clientSecret": "s",
+                                 "clientSecretExpiresAt": absurd})
+    with pytest.raises(AwsError, match="expiresIn"):
+        oidc.parse_token({"accessToken": "AT", "expiresIn": absurd}, now=NOW)
+
+
+def test_the_device_flow_wait_is_bounded_whatever_the_answer_says() -> None:
+    dev = oidc.parse_device_authorization({
+        "deviceCode": "dc", "userCode": "ABCD-EFGH", "verificationUri": "https://v",
+        "expiresIn": 10**9, "interval": 10**6})
+    assert (dev.expires_in, dev.interval) == (3600, 60)
+
+
 def test_parse_token() -> None:
     grant = oidc.parse_token({"accessToken": "AT", "expiresIn": 3600, "tokenType": "Bearer",
                               "refreshToken": "RT"}, now=NOW)

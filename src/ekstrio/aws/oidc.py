@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import secrets
 import string
 from collections.abc import Sequence
@@ -230,9 +231,21 @@ def _required_str(doc: dict[str, Any], key: str) -> str:
     return value
 
 
+# Seconds (durations, or epoch times) beyond this are not a real answer: 10**10 s is year 2286
+# as an epoch and 300 years as a duration. int(inf) and int(nan) raised, and a huge value
+# overflowed datetime/timedelta further on.
+_MAX_SECONDS = 10**10
+# The device flow polls until the code expires; AWS gives 600 s and asks 5 s between polls.
+# A peer's answer cannot stretch the wait past an hour or a poll interval past a minute.
+_MAX_DEVICE_WAIT = 3600
+_MAX_POLL_INTERVAL = 60
+
+
 def _number(doc: dict[str, Any], key: str) -> int | None:
     value = doc.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or abs(value) > _MAX_SECONDS:
         return None
     return int(value)
 
@@ -261,9 +274,9 @@ def parse_device_authorization(doc: dict[str, Any]) -> DeviceAuthorization:
         user_code=_required_str(doc, "userCode"),
         verification_uri=_required_str(doc, "verificationUri"),
         verification_uri_complete=complete if isinstance(complete, str) and complete else None,
-        expires_in=_number(doc, "expiresIn") or 600,
+        expires_in=min(_number(doc, "expiresIn") or 600, _MAX_DEVICE_WAIT),
         # The CLI's rule: interval or 5.
-        interval=interval if interval and interval > 0 else 5,
+        interval=min(interval, _MAX_POLL_INTERVAL) if interval and interval > 0 else 5,
     )
 
 
