@@ -21,8 +21,8 @@ The rules, from botocore's service models (``data/{sso,sso-admin,iam,eks,organiz
 - cluster name: eks ``ClusterName``: ``^[0-9A-Za-z][A-Za-z0-9\\-_]*``, 1-100.
 - tags: eks ``TagKey`` 1-128, ``TagValue`` 0-256, any characters: printable only; at most 50.
 - email: sso ``EmailAddressType`` 1-254; organizations ``Email`` ``[^\\s@]+@[^\\s@]+\\.[^\\s@]+``.
-- cluster endpoint: ``https://`` and a host (optional port), nothing else: no user info, path,
-  query or fragment (EKS answers ``https://<id>.<suffix>.<region>.eks.amazonaws.com``).
+- cluster endpoint: ``https://`` and a host (optional port, optional path of plain segments),
+  no user info, query or fragment (EKS answers ``https://<id>.<suffix>.<region>.eks.amazonaws.com``).
 - cluster ARN: ``arn:<partition>:eks:<region>:<account id>:cluster/<cluster name>``.
 - certificate authority data: base64 (kubeconfig ``certificate-authority-data``).
 - anything else shown (status, versions, modes): printable, at most 256 characters.
@@ -77,6 +77,7 @@ _CLUSTER_ARN = re.compile(
 _EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*")
+_PATH = re.compile(r"(/[A-Za-z0-9._~%-]*)*")
 _UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 MAX_TEXT = 256
@@ -168,8 +169,11 @@ def https_endpoint(value: object, field: str = "endpoint") -> str:
     host = parts.hostname or ""
     if _HOST.fullmatch(host) is None or len(host) > 253:
         raise BadValue(field, "has no valid host name")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or "?" in text_value:
-        raise BadValue(field, "has a path, query or fragment")
+    if parts.query or parts.fragment or "?" in text_value or "#" in text_value:
+        raise BadValue(field, "has a query or fragment")
+    if _PATH.fullmatch(parts.path) is None:
+        # EKS sends none; a path prefix (kubectl honours one) of plain segments is allowed.
+        raise BadValue(field, "has a path with other than A-Z a-z 0-9 . _ ~ % - /")
     del port  # read only so that a bad port is refused above
     return text_value
 
