@@ -9,18 +9,14 @@ Kept deliberately small: per-request CPU is what limits benchmarks on two cores.
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
 
 from ekstrio.sim import admin, eks, eks_access, oidc, portal, sts
 from ekstrio.sim.faults import RESET, FaultPlan, server_fault
-from ekstrio.sim.messages import Request, Response, rest_json_error
+from ekstrio.sim.messages import Receive, Request, Response, Send, read_body, rest_json_error
 from ekstrio.sim.state import SimState
-
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _OIDC_POST = {
     "/client/register": oidc.register_client,
@@ -53,19 +49,14 @@ class SimApp:
             return
         if scope["type"] != "http":
             return
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
+        if body is None:
+            return
         # hypercorn hands header names over lower-cased; keep the last value of each.
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         raw_path = scope.get("raw_path") or scope["path"].encode()
         req = Request.build(scope["method"], scope["path"], raw_path.decode("latin-1"),
-                            scope["query_string"].decode("latin-1"), headers, b"".join(chunks))
+                            scope["query_string"].decode("latin-1"), headers, body)
         stats = self.state.stats
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)

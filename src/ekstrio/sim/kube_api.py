@@ -13,13 +13,13 @@ that ``kubectl get`` has something to show.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
 from ekstrio.sim import admin, kube_proto
 from ekstrio.sim.access import NAMESPACES, Reach
 from ekstrio.sim.kube_rbac import Caller, KubeUser, allowed, authenticate, path_allowed
+from ekstrio.sim.messages import Receive, Send, read_body
 from ekstrio.sim.principals import (
     assumed_role_arn,
     iam_role_arn,
@@ -29,8 +29,6 @@ from ekstrio.sim.principals import (
 )
 from ekstrio.sim.state import SimState
 
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 Answer = tuple[int, dict[str, Any]]
 
 _AUTHN, _AUTHZ = "authentication.k8s.io", "authorization.k8s.io"
@@ -205,17 +203,12 @@ class KubeApp:
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
+        if body is None:
+            return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        code, doc = self.answer(scope["method"], raw, headers, b"".join(chunks))
+        code, doc = self.answer(scope["method"], raw, headers, body)
         self.state.stats.by_api["kube"] = self.state.stats.by_api.get("kube", 0) + 1
         out = json.dumps(doc, separators=(",", ":")).encode()
         await send({"type": "http.response.start", "status": code, "headers": [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -125,3 +126,20 @@ def html(status: int, text: str, *, api: str = "oidc") -> Response:
 
 def redirect(location: str, *, api: str = "oidc") -> Response:
     return Response(302, b"", ((b"location", location.encode()),), api=api)
+
+
+# ASGI's callables, as both of the sim's apps (the AWS APIs and the Kubernetes API) use them.
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole ASGI request body, or None when the client went away first."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
