@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import botocore.auth
@@ -32,8 +32,12 @@ PARTITIONS = [  # (region, EKS host) of aws, aws-cn and aws-us-gov
 
 
 @pytest.fixture(autouse=True)
-def pinned_botocore_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: WHEN.replace(tzinfo=None))
+def pinned_botocore_clock() -> Iterator[None]:
+    # Whatever botocore is installed (the lowest-versions CI step runs the declared floor).
+    from botocore_clock import botocore_signing_time
+
+    with botocore_signing_time(WHEN):
+        yield
 
 
 def botocore_headers(token: str | None, region: str, service: str, method: str, url: str,
@@ -70,6 +74,9 @@ ODD_CLUSTERS = ["my-cluster", "My_Cluster.v2", "clüster", "a b", "x/../y", "50%
 def test_eks_get_with_awkward_queries_is_botocore_identical(
         token: str | None, region: str, host: str, path: str,
         query: tuple[tuple[str, str], ...], headers: tuple[tuple[str, str], ...]) -> None:
+    if (any(name.lower() == "traceparent" for name, _ in headers)
+            and "traceparent" not in botocore.auth.SIGNED_HEADERS_BLACKLIST):
+        pytest.skip("this botocore (older than the one the signer follows) signs traceparent")
     url = build_url(f"https://{host}", WireRequest("GET", path, query))
     args = (token, region, "eks", "GET", url, headers, b"")
     assert pure_headers(*args) == botocore_headers(*args)
