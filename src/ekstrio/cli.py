@@ -27,7 +27,15 @@ def _say_error(text: str) -> None:
 
 
 def _first_ekstrio_error(exc: BaseException) -> BaseException:
-    """Unwrap exception groups once: the first EkstrioError inside, else the group."""
+    """The first EkstrioError (or KeyboardInterrupt) inside exception groups, else ``exc``.
+
+    The one place groups are unwrapped. Every nursery (the scan's tree, the scan runtime's
+    Ctrl-C watcher, the sign-in's loopback server, the access checks) raises what escapes it
+    in a group, and nested nurseries nest groups; below this point a group keeps every
+    failure, for a caller that wants them all (``except*``, ``pytest``'s ``group_contains``).
+    Only here is one needed: one error line and one exit code. A group with no EkstrioError
+    in it is a bug and is re-raised whole, traceback and all.
+    """
     if isinstance(exc, BaseExceptionGroup):
         for inner in exc.exceptions:
             found = _first_ekstrio_error(inner)

@@ -18,7 +18,8 @@ CapacityLimiter bounds requests in flight and whose token buckets pace each scop
 stand in for tests.
 An expected failure (an ``AwsError`` or ``TransportError`` after retries) becomes a
 :class:`ScanError` record for its account/region and never stops a sibling; only bugs
-and :class:`~ekstrio.errors.AuthError` (the SSO token itself is gone) escape.
+and :class:`~ekstrio.errors.AuthError` (the SSO token itself is gone) escape, in trio's
+exception group (the CLI unwraps it).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 import trio
 
 from ekstrio.account_credentials import AccountCredentials
-from ekstrio.errors import AccessDeniedError, AuthError, AwsError, EkstrioError, NotFoundError
+from ekstrio.errors import AccessDeniedError, AwsError, EkstrioError, NotFoundError
 from ekstrio.filters import order_roles
 from ekstrio.model import Account, Cluster, RoleCredentials
 from ekstrio.scan_api import Outcome, ScanApi, ScanRequest
@@ -446,20 +447,13 @@ async def run_scan(
     collector = collector or ScanCollector()
     collector.start()
     send, receive = trio.open_memory_channel[Record](1024)
-    try:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_consume, receive, collector, on_record)
-            async with send:
-                deadline = request.timeout if request.timeout else math.inf
-                with trio.move_on_after(deadline) as scope:
-                    await _Scan(request, api, collector).run(send.clone())
-                collector.timed_out = scope.cancelled_caught
-    except BaseExceptionGroup as group:
-        auth, _rest = group.split(AuthError)
-        if auth is not None:
-            first: BaseException = auth
-            while isinstance(first, BaseExceptionGroup):
-                first = first.exceptions[0]
-            raise first from group
-        raise
+    # An AuthError leaves in trio's exception group, as every error a nursery raises does:
+    # cli.py unwraps groups, once, for every command.
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_consume, receive, collector, on_record)
+        async with send:
+            deadline = request.timeout if request.timeout else math.inf
+            with trio.move_on_after(deadline) as scope:
+                await _Scan(request, api, collector).run(send.clone())
+            collector.timed_out = scope.cancelled_caught
     return collector.finish(on_record=on_record)

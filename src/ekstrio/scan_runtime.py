@@ -98,7 +98,7 @@ def run_aws_scan(
     ``ekstrio.scan`` logger at INFO (``-v``). ``on_regions`` learns how many regions each
     account is scanned in, once they are known (for progress totals). Expected failures
     are in the report; AuthError (sign in again) and ConfigError (bad session flags) are
-    raised.
+    raised (AuthError from inside the scan in an exception group: the CLI unwraps it).
     """
     env = dict(os.environ) if env is None else dict(env)
     cfg, session = resolve(options.session, env=env)
