@@ -23,21 +23,33 @@ from ekstrio.scan_diff import InventoryDiff
 from ekstrio.scan_document import ClusterEntry, ErrorEntry, ScanDocument, SkippedEntry, Summary
 from ekstrio.scan_records import (
     Record,
+    RecordHandler,
     ScanError,
     ScanReport,
     Skipped,
+    dispatch,
 )
+
+
+class _NdjsonLine(RecordHandler[dict[str, Any]]):
+    # The kinds a reader of --output ndjson sees; the others only feed progress.
+
+    def on_cluster(self, record: Cluster) -> dict[str, Any]:
+        return {"type": "cluster", **ClusterEntry.from_cluster(record).to_json()}
+
+    def on_error(self, record: ScanError) -> dict[str, Any]:
+        return {"type": "error", **ErrorEntry.from_error(record).to_json()}
+
+    def on_skipped(self, record: Skipped) -> dict[str, Any]:
+        return {"type": "skipped", **SkippedEntry.from_skipped(record).to_json()}
+
+
+_NDJSON_LINE = _NdjsonLine()
 
 
 def ndjson_record(record: Record) -> dict[str, Any] | None:
     """One NDJSON object for a streamed record; None for progress-only records."""
-    if isinstance(record, Cluster):
-        return {"type": "cluster", **ClusterEntry.from_cluster(record).to_json()}
-    if isinstance(record, ScanError):
-        return {"type": "error", **ErrorEntry.from_error(record).to_json()}
-    if isinstance(record, Skipped):
-        return {"type": "skipped", **SkippedEntry.from_skipped(record).to_json()}
-    return None
+    return dispatch(record, _NDJSON_LINE)
 
 
 def ndjson_access(doc: ScanDocument) -> Iterator[dict[str, Any]]:

@@ -22,7 +22,16 @@ from rich.text import Text
 
 from ekstrio.aws.call_stats import CallStats
 from ekstrio.model import Cluster
-from ekstrio.scan_records import AccountDone, AccountFound, Record, RegionDone, ScanError, Skipped
+from ekstrio.scan_records import (
+    AccountDone,
+    AccountFound,
+    Record,
+    RecordHandler,
+    RegionDone,
+    ScanError,
+    Skipped,
+    dispatch,
+)
 
 WIDE_ENOUGH_FOR_BAR = 100
 _MIN_SHARE_FOR_ETA = 0.05
@@ -42,7 +51,7 @@ class _Eta(ProgressColumn):
         return Text(f"ETA {clock}", style="cyan")
 
 
-class ScanProgress:
+class ScanProgress(RecordHandler[None]):
     """Counts a scan's records and shows them live on ``console`` when ``enabled``."""
 
     def __init__(self, console: Console, *, enabled: bool, stats: CallStats | None = None
@@ -85,25 +94,32 @@ class ScanProgress:
         self._refresh()
 
     def update(self, record: Record) -> None:
-        if isinstance(record, AccountFound):
-            self.accounts += 1
-            self._open[record.account.account_id] = set()
-        elif isinstance(record, AccountDone):
-            self.accounts_done += 1
-            self._open.pop(record.account.account_id, None)
-        elif isinstance(record, RegionDone):
-            self._finished(record.account_id, record.region)
-        elif isinstance(record, Cluster):
-            self.clusters += 1
-        elif isinstance(record, ScanError):
-            self.errors += 1
-            if record.account_id and record.region:
-                self._finished(record.account_id, record.region)
-        elif isinstance(record, Skipped):
-            self.skipped += 1
-            if record.region:
-                self._finished(record.account_id, record.region)
+        dispatch(record, self)
         self._refresh()
+
+    def on_account_found(self, record: AccountFound) -> None:
+        self.accounts += 1
+        self._open[record.account.account_id] = set()
+
+    def on_account_done(self, record: AccountDone) -> None:
+        self.accounts_done += 1
+        self._open.pop(record.account.account_id, None)
+
+    def on_region_done(self, record: RegionDone) -> None:
+        self._finished(record.account_id, record.region)
+
+    def on_cluster(self, record: Cluster) -> None:
+        self.clusters += 1
+
+    def on_error(self, record: ScanError) -> None:
+        self.errors += 1
+        if record.account_id and record.region:
+            self._finished(record.account_id, record.region)
+
+    def on_skipped(self, record: Skipped) -> None:
+        self.skipped += 1
+        if record.region:
+            self._finished(record.account_id, record.region)
 
     def _finished(self, account_id: str, region: str) -> None:
         regions = self._open.get(account_id)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Generic, TypeVar, assert_never
 
 from ekstrio.aws.call_stats import CallStats
 from ekstrio.model import Account, Cluster
@@ -71,6 +72,56 @@ class AccountDone:
 
 
 Record = Cluster | ScanError | Skipped | RegionDone | AccountFound | AccountDone
+
+T = TypeVar("T")
+
+
+class RecordHandler(Generic[T]):
+    """What a consumer does with each kind of record: override the kinds it cares about.
+
+    The one dispatch over record kinds (:func:`dispatch`): the collector, the progress
+    display, the NDJSON writer and the ``-v`` log are handlers, so a new kind of record is
+    one edit here (its class, ``Record``, a method with a default, a ``case``), and mypy
+    (``assert_never``) refuses a kind that ``dispatch`` forgets. Every default is None: a
+    record a handler does not override is ignored by it.
+    """
+
+    def on_cluster(self, record: Cluster) -> T | None:
+        return None
+
+    def on_error(self, record: ScanError) -> T | None:
+        return None
+
+    def on_skipped(self, record: Skipped) -> T | None:
+        return None
+
+    def on_region_done(self, record: RegionDone) -> T | None:
+        return None
+
+    def on_account_found(self, record: AccountFound) -> T | None:
+        return None
+
+    def on_account_done(self, record: AccountDone) -> T | None:
+        return None
+
+
+def dispatch(record: Record, handler: RecordHandler[T]) -> T | None:
+    """``handler``'s method for ``record``'s kind, called; what it returns."""
+    match record:
+        case Cluster():
+            return handler.on_cluster(record)
+        case ScanError():
+            return handler.on_error(record)
+        case Skipped():
+            return handler.on_skipped(record)
+        case RegionDone():
+            return handler.on_region_done(record)
+        case AccountFound():
+            return handler.on_account_found(record)
+        case AccountDone():
+            return handler.on_account_done(record)
+        case _:
+            assert_never(record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +182,7 @@ class Frontier:
 
 
 @dataclass
-class ScanCollector:
+class ScanCollector(RecordHandler[None]):
     """Adds up records; mutable, owned by the one consumer task (and the caller after it)."""
 
     stats: CallStats = field(default_factory=CallStats)
@@ -154,27 +205,34 @@ class ScanCollector:
             self._started = time.monotonic()
 
     def add(self, record: Record) -> None:
-        if isinstance(record, Cluster):
-            key = (record.account_id, record.region, record.name)
-            previous = self.clusters.get(key)
-            if previous is not None:
-                # The same cluster seen through another role: one cluster, several roles.
-                roles = tuple(dict.fromkeys((*previous.roles, *record.roles)))
-                record = Cluster(record.account_id, record.account_name, record.region,
-                                 record.info, roles)
-            self.clusters[key] = record
-        elif isinstance(record, ScanError):
-            self.errors.append(record)
-        elif isinstance(record, Skipped):
-            self.skipped.append(record)
-        elif isinstance(record, RegionDone):
-            self.regions_scanned += 1
-            if record.complete:
-                self.completed.append((record.account_id, record.region))
-        elif isinstance(record, AccountFound):
-            self.accounts_found += 1
-        else:
-            self.accounts_done += 1
+        dispatch(record, self)
+
+    def on_cluster(self, record: Cluster) -> None:
+        key = (record.account_id, record.region, record.name)
+        previous = self.clusters.get(key)
+        if previous is not None:
+            # The same cluster seen through another role: one cluster, several roles.
+            roles = tuple(dict.fromkeys((*previous.roles, *record.roles)))
+            record = Cluster(record.account_id, record.account_name, record.region,
+                             record.info, roles)
+        self.clusters[key] = record
+
+    def on_error(self, record: ScanError) -> None:
+        self.errors.append(record)
+
+    def on_skipped(self, record: Skipped) -> None:
+        self.skipped.append(record)
+
+    def on_region_done(self, record: RegionDone) -> None:
+        self.regions_scanned += 1
+        if record.complete:
+            self.completed.append((record.account_id, record.region))
+
+    def on_account_found(self, record: AccountFound) -> None:
+        self.accounts_found += 1
+
+    def on_account_done(self, record: AccountDone) -> None:
+        self.accounts_done += 1
 
     def unfinished(self, *, interrupted: bool) -> list[ScanError]:
         """The pending work as error records: what the deadline or Ctrl-C cut short."""

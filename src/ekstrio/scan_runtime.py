@@ -31,7 +31,16 @@ from ekstrio.model import RoleCredentials, SessionChoice, SsoSession
 from ekstrio.scan import ScanRequest, run_scan
 from ekstrio.scan_aws import open_scan, scan_environment
 from ekstrio.scan_document import AccessSummary, ScanDocument
-from ekstrio.scan_records import AccountDone, Record, ScanCollector, ScanError, ScanReport, Skipped
+from ekstrio.scan_records import (
+    AccountDone,
+    Record,
+    RecordHandler,
+    ScanCollector,
+    ScanError,
+    ScanReport,
+    Skipped,
+    dispatch,
+)
 from ekstrio.settings import Preset, load_preset
 
 log = logging.getLogger("ekstrio.scan")
@@ -234,21 +243,29 @@ async def _never() -> AsyncIterator[Any]:  # an async iterator that never yields
     yield  # type: ignore[unreachable]  # pragma: no cover - makes this a generator
 
 
+class _RecordLog(RecordHandler[None]):
+    # Per-account events for -v, on the ekstrio.scan logger.
+
+    def on_account_done(self, record: AccountDone) -> None:
+        log.info("account %s: done", account_label(record.account.name, record.account.account_id))
+
+    def on_error(self, record: ScanError) -> None:
+        log.info("account %s region %s: %s %s: %s",
+                 account_label(record.account_name, record.account_id), record.region,
+                 record.stage, record.code, record.message)
+
+    def on_skipped(self, record: Skipped) -> None:
+        log.info("account %s region %s: skipped (%s)", record.account_id, record.region,
+                 record.reason)
+
+
 def _with_log(on_record: Callable[[Record], None] | None) -> Callable[[Record], None]:
     """The caller's record sink, plus per-account events for ``-v`` (the ekstrio.scan logger)."""
+    record_log = _RecordLog()
 
     def sink(record: Record) -> None:
         if on_record is not None:
             on_record(record)
-        if isinstance(record, AccountDone):
-            log.info("account %s: done",
-                     account_label(record.account.name, record.account.account_id))
-        elif isinstance(record, ScanError):
-            log.info("account %s region %s: %s %s: %s",
-                     account_label(record.account_name, record.account_id), record.region,
-                     record.stage, record.code, record.message)
-        elif isinstance(record, Skipped):
-            log.info("account %s region %s: skipped (%s)", record.account_id,
-                     record.region, record.reason)
+        dispatch(record, record_log)
 
     return sink
