@@ -56,6 +56,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             from ekstrio.commands.scan import bare_access_flag
 
             tokens = bare_access_flag(tokens)
+        elif command == "profiles":
+            from ekstrio.commands.profiles import old_spelling
+
+            tokens = old_spelling(tokens)
         result = build_app(command)(
             tokens,
             result_action="return_value",

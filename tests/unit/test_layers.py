@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runtime", ("scan_runtime",)),
     ("renderers", ("output", "table", "progress", "document_formats")),
     # access_contexts runs `ekstrio token` in process (token_fast), so it sits beside it.
-    ("commands", ("commands.*", "app", "token_fast", "access_contexts")),
+    ("commands", ("commands.*", "app", "session_flags", "token_fast", "access_contexts")),
     ("entry points", ("cli", "__main__")),
 )
 

@@ -164,6 +164,29 @@ def test_command_writes_aws_config_with_backup(tmp_path: Path, monkeypatch: pyte
     assert cli.run(["profiles", "--from", str(source), "--start-url", "https://x"]) == 2
 
 
+def test_write_sso_session_and_its_old_spelling(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    source = tmp_path / "inv.json"
+    source.write_text(json.dumps({"schema": "ekstrio.scan/v1", "sso": SSO,
+                                  "clusters": [_cluster(A1, "a", ["R"])]}))
+    assert cli.run(["profiles", "--from", str(source), "--write-sso-session", "new"]) == 0
+    assert "sso-session new" in parse(config.read_text()).sections()
+    assert capsys.readouterr().err.count("warning") == 0
+    assert cli.run(["profiles", "--from", str(source), "--sso-session=old"]) == 0
+    assert "sso-session old" in parse(config.read_text()).sections()
+    err = capsys.readouterr().err
+    assert "`profiles --sso-session` is now spelled --write-sso-session" in err
+    # EKSTRIO_SSO_SESSION (and config.toml's sso-session) pick the session of the other
+    # commands: never a section for `profiles` to write.
+    monkeypatch.setenv("EKSTRIO_SSO_SESSION", "picked")
+    assert cli.run(["profiles", "--from", str(source)]) == 0
+    assert "sso-session picked" not in parse(config.read_text()).sections()
+
+
 def test_accounts_without_clusters_come_from_the_scans_list_cache(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ekstrio.inventory import save_lists

@@ -21,6 +21,7 @@ from ekstrio.kubeconfig import (
 )
 from ekstrio.model import SessionChoice
 from ekstrio.profiles import DEFAULT_PROFILE_TEMPLATE
+from ekstrio.session_flags import Profile, SsoRegion, SsoSession, StartUrl
 
 if TYPE_CHECKING:
     from ekstrio.scan_document import ScanDocument
@@ -90,11 +91,11 @@ def kubeconfig(
         negative=(), help="Print a unified diff instead of writing.")] = False,
     scan: Annotated[bool, Parameter(
         negative=(), help="Scan first (also done when there is no saved scan), with the "
-        "session and region/role flags below.")] = False,
-    profile: Annotated[str | None, Parameter(help="Scan: AWS config profile.")] = None,
-    sso_session: Annotated[str | None, Parameter(help="Scan: [sso-session NAME].")] = None,
-    start_url: Annotated[str | None, Parameter(help="Scan: SSO start URL.")] = None,
-    sso_region: Annotated[str | None, Parameter(help="Scan: SSO region.")] = None,
+        "Session flags and the region/role flags below.")] = False,
+    profile: Profile = None,
+    sso_session: SsoSession = None,
+    start_url: StartUrl = None,
+    sso_region: SsoRegion = None,
     regions: Annotated[list[str] | None, Parameter(
         negative=(), help="Scan: regions (repeat or comma-separate).")] = None,
     role: Annotated[list[str] | None, Parameter(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 from cyclopts import Parameter
 
 from ekstrio.model import SessionChoice
+from ekstrio.session_flags import Profile, SsoRegion, SsoSession, StartUrl
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -55,10 +56,10 @@ def _when(moment: datetime) -> str:
 
 def login(
     *,
-    profile: Annotated[str | None, Parameter(group="Session")] = None,
-    sso_session: Annotated[str | None, Parameter(group="Session")] = None,
-    start_url: Annotated[str | None, Parameter(group="Session")] = None,
-    sso_region: Annotated[str | None, Parameter(group="Session")] = None,
+    profile: Profile = None,
+    sso_session: SsoSession = None,
+    start_url: StartUrl = None,
+    sso_region: SsoRegion = None,
     device_code: Annotated[bool, Parameter(negative=())] = False,
     no_browser: Annotated[bool, Parameter(negative=())] = False,
 ) -> int:
@@ -72,15 +73,6 @@ def login(
 
     Parameters
     ----------
-    profile
-        AWS config profile whose SSO settings to use (default: AWS_PROFILE, else the only
-        sso-session).
-    sso_session
-        Name of an [sso-session NAME] section in ~/.aws/config.
-    start_url
-        IAM Identity Center start URL, without any config file (needs --sso-region).
-    sso_region
-        Region of IAM Identity Center, with --start-url.
     device_code
         Use the device-code flow (sign in on any device by entering a code).
     no_browser
@@ -122,10 +114,10 @@ def login(
 
 def logout(
     *,
-    profile: Annotated[str | None, Parameter(group="Session")] = None,
-    sso_session: Annotated[str | None, Parameter(group="Session")] = None,
-    start_url: Annotated[str | None, Parameter(group="Session")] = None,
-    sso_region: Annotated[str | None, Parameter(group="Session")] = None,
+    profile: Profile = None,
+    sso_session: SsoSession = None,
+    start_url: StartUrl = None,
+    sso_region: SsoRegion = None,
     all_credentials: Annotated[bool, Parameter(name="--all", negative=())] = False,
 ) -> int:
     """Sign out: revoke the SSO session and remove its cached token and credentials.
@@ -136,14 +128,6 @@ def logout(
 
     Parameters
     ----------
-    profile
-        AWS config profile whose SSO settings to use.
-    sso_session
-        Name of an [sso-session NAME] section in ~/.aws/config.
-    start_url
-        IAM Identity Center start URL (needs --sso-region).
-    sso_region
-        Region of IAM Identity Center, with --start-url.
     all_credentials
         Also remove every SSO role-credential file in ~/.aws/cli/cache, including those
         the AWS CLI wrote (as `aws sso logout` does).

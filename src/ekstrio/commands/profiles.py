@@ -28,8 +28,10 @@ def profiles(
         help="The profiles' default region; default: AWS_REGION, else AWS_DEFAULT_REGION, "
         "else the SSO region.")] = None,
     write_sso_session: Annotated[str | None, Parameter(
-        # --sso-session is its old spelling: elsewhere that flag picks the session to use.
-        name=["--write-sso-session", "--sso-session"],
+        # Not --sso-session, which elsewhere picks the session to use (and which config.toml
+        # and EKSTRIO_SSO_SESSION set for every command): that old spelling is translated
+        # before parsing, with a warning (old_spelling).
+        name="--write-sso-session",
         help="Write an [sso-session NAME] section (with --start-url and --sso-region) and "
         "point the profiles at it.")] = None,
     start_url: Annotated[str | None, Parameter(
@@ -93,3 +95,22 @@ def profiles(
     sys.stderr.write(f"AWS config {path}: {verb}; {len(plan.added)} added, {len(plan.updated)} "
                      f"updated, {len(plan.removed)} removed, {len(plan.kept)} kept\n")
     return 0
+
+
+OLD_WRITE_FLAG = "--sso-session"
+
+
+def old_spelling(tokens: list[str]) -> list[str]:
+    """``profiles --sso-session NAME``, the old spelling of ``--write-sso-session``, still works
+    with one warning on stderr. Translated on the command line only: as a parameter name it
+    would also take ``sso-session`` from config.toml or EKSTRIO_SSO_SESSION, which pick the
+    session of every other command, and write an [sso-session] section nobody asked for."""
+    out = list(tokens)
+    for i, word in enumerate(out):
+        if word == "--":
+            break
+        if word == OLD_WRITE_FLAG or word.startswith(OLD_WRITE_FLAG + "="):
+            out[i] = "--write-sso-session" + word[len(OLD_WRITE_FLAG):]
+            sys.stderr.write("ekstrio: warning: `profiles --sso-session` is now spelled "
+                             "--write-sso-session; the old spelling will go away\n")
+    return out

@@ -21,12 +21,12 @@ if TYPE_CHECKING:
 
 from ekstrio.errors import ExitCode, UsageError
 from ekstrio.model import SessionChoice
+from ekstrio.session_flags import Profile, SsoRegion, SsoSession, StartUrl
 
 OutputFormat = Literal["table", "wide", "json", "yaml", "ndjson"]
 AccessChoice = Literal["aws", "live"]
 
 # Help groups, in the order a user needs them.
-SESSION = Group("Session", sort_key=1)
 WHAT = Group("What to scan", sort_key=2)
 SPEED = Group("Speed (presets and overrides)", sort_key=3)
 OUTPUT = Group("Output", sort_key=4)
@@ -38,10 +38,10 @@ Many = Annotated[list[str] | None, Parameter(group=WHAT, consume_multiple=False,
 
 def scan(
     *,
-    profile: Annotated[str | None, Parameter(group=SESSION)] = None,
-    sso_session: Annotated[str | None, Parameter(group=SESSION)] = None,
-    start_url: Annotated[str | None, Parameter(group=SESSION)] = None,
-    sso_region: Annotated[str | None, Parameter(group=SESSION)] = None,
+    profile: Profile = None,
+    sso_session: SsoSession = None,
+    start_url: StartUrl = None,
+    sso_region: SsoRegion = None,
     regions: Many = None,
     role: Many = None,
     all_roles: Annotated[bool, Parameter(group=WHAT, negative=())] = False,
@@ -82,15 +82,6 @@ def scan(
 
     Parameters
     ----------
-    profile
-        AWS config profile whose SSO settings to use (default: AWS_PROFILE, else the only
-        sso-session).
-    sso_session
-        Name of an [sso-session NAME] section in ~/.aws/config.
-    start_url
-        IAM Identity Center start URL, without any config file (needs --sso-region).
-    sso_region
-        Region of IAM Identity Center, with --start-url.
     regions
         Regions to scan (repeat or comma-separate); default: every EKS region of the
         session's partition. Regions an account has not enabled are skipped.
