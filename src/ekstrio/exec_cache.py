@@ -16,6 +16,7 @@ import os
 from datetime import timedelta
 
 from ekstrio.aws.timestamps import format_timestamp, parse_timestamp
+from ekstrio.cache_home import cache_home
 
 TYPE_CHECKING = False  # mypy treats any name TYPE_CHECKING as true; `typing` costs ms here
 if TYPE_CHECKING:
@@ -29,9 +30,7 @@ CACHE_MARGIN = timedelta(minutes=1)
 
 
 def cache_dir(env: Mapping[str, str]) -> str:
-    base = env.get("XDG_CACHE_HOME") or os.path.join(
-        env.get("HOME") or os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "ekstrio", "tokens")
+    return os.path.join(cache_home(env), "tokens")
 
 
 def entry_path(identity: Mapping[str, str | None], env: Mapping[str, str]) -> str:

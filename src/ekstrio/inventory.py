@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ekstrio.cache_home import cache_home
 from ekstrio.errors import ConfigError
 from ekstrio.fileio import atomic_write, target_stat
 from ekstrio.model import Account, SsoSession
@@ -33,9 +34,7 @@ DEFAULT_LIST_TTL = 3600.0
 
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".cache")
-    return Path(base) / "ekstrio"
+    return Path(cache_home(os.environ if env is None else env))
 
 
 def inventory_path(env: Mapping[str, str] | None = None) -> Path:
