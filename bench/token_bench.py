@@ -35,7 +35,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ekstrio.aws import token_cache
+from ekstrio.aws import role_cache, token_cache
 from ekstrio.model import SsoSession
 from ekstrio.sim.options import SimOptions
 from ekstrio.sim.testing import SimHandle, run_sim_in_thread
@@ -117,7 +117,7 @@ def main() -> int:
                "--output", "json"]
         # Warm the OS caches and the role-credential cache once.
         subprocess.run(ekstrio, env=env, capture_output=True, check=True)
-        creds = token_cache.load_role_credentials(session, account, role)
+        creds = role_cache.load_role_credentials(session, account, role)
         if creds is None:
             raise SystemExit("ekstrio token did not cache role credentials")
         keys_env = {**env, "AWS_ACCESS_KEY_ID": creds.access_key_id,

@@ -46,9 +46,10 @@ class _NoToken(Exception):
 async def _exec_token(auth: ExecAuth, env: Mapping[str, str]) -> str:
     if auth.is_ekstrio_token:
         from ekstrio import token_fast
+        from ekstrio.exec_plugin import parse_args
 
         def produce() -> str:
-            args = token_fast.parse_args(auth.args[1:])
+            args = parse_args(auth.args[1:])
             return token_fast.produce(args, {**env, **dict(auth.env)}, datetime.now(UTC))[0]
 
         try:

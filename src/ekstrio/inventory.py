@@ -2,7 +2,7 @@
 
 Both live in ``$XDG_CACHE_HOME/ekstrio`` (default ``~/.cache/ekstrio``) and are written
 atomically (0600: they name every account a person can reach). Neither holds a secret:
-role credentials live in the AWS CLI's cache (:mod:`ekstrio.aws.token_cache`).
+role credentials live in the AWS CLI's cache (:mod:`ekstrio.aws.role_cache`).
 
 - ``inventory.json``: the scan's JSON document (docs/output.md); ``ekstrio kubeconfig``
   and ``ekstrio scan --cached`` read it, ``scan --diff`` compares against it. A partial scan

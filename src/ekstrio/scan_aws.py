@@ -1,7 +1,7 @@
 """The real :class:`~ekstrio.scan.ScanApi`: portal and EKS calls through one Transport,
 with the caches that make a warm scan cheap.
 
-- Role credentials: the AWS CLI's cache (``token_cache``, 0600), reused until 15 minutes
+- Role credentials: the AWS CLI's cache (``role_cache``, 0600), reused until 15 minutes
   before they expire; ``refresh`` skips reading it (fresh ones are still written).
 - Account and role lists: :mod:`ekstrio.inventory` lists cache with a TTL; ``refresh``
   skips it.
@@ -22,7 +22,7 @@ from typing import Any
 
 import trio
 
-from ekstrio.aws import eks, portal, token_cache
+from ekstrio.aws import eks, portal, role_cache
 from ekstrio.aws.endpoints import Endpoint, eks_regions, partition_of, resolve
 from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport, make_http_client
 from ekstrio.errors import FileWriteError
@@ -110,7 +110,7 @@ class AwsScanApi:
         self, account_id: str, role_name: str, *, fresh: bool = False
     ) -> RoleCredentials:
         if not (self.refresh or fresh):
-            cached = token_cache.load_role_credentials(self.session, account_id, role_name)
+            cached = role_cache.load_role_credentials(self.session, account_id, role_name)
             if cached is not None:
                 self.cache_hits += 1
                 self._cached_keys.add(cached.access_key_id)
@@ -120,9 +120,9 @@ class AwsScanApi:
         creds = await portal.get_role_credentials(self.t, self.portal, token, account_id,
                                                   role_name)
         try:
-            # Written in the event loop: the cache write skips fsync (see token_cache), so it
+            # Written in the event loop: the cache write skips fsync (see role_cache), so it
             # costs microseconds and needs no worker thread.
-            token_cache.save_role_credentials(self.session, account_id, role_name, creds)
+            role_cache.save_role_credentials(self.session, account_id, role_name, creds)
         except (OSError, FileWriteError) as exc:  # a full disk must not lose the scan
             log.warning("could not cache role credentials: %s", exc)
         self._used[(account_id, role_name)] = creds

@@ -21,7 +21,7 @@ from botocore.utils import JSONFileCache, SSOTokenLoader
 from ekstrio.auth.pkce import login_pkce
 from ekstrio.auth.provider import TokenProvider
 from ekstrio.auth.sign_in import SignIn
-from ekstrio.aws import endpoints
+from ekstrio.aws import endpoints, role_cache
 from ekstrio.aws import token_cache as tc
 from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport, make_http_client
 from ekstrio.model import RoleCredentials, SsoSession
@@ -136,7 +136,7 @@ def test_botocore_uses_role_credentials_ekstrio_cached(
     write_sim_token(sim, session)
     cached = RoleCredentials("ASIAEKSTRIOCACHED", "secret", "session-token",
                              datetime.now(UTC) + timedelta(hours=1))
-    tc.save_role_credentials(session, account_id, role_name, cached)
+    role_cache.save_role_credentials(session, account_id, role_name, cached)
     bsession = botocore.session.Session(profile="sim-role")
     resolver = botocore.credentials.create_credential_resolver(
         bsession, cache=JSONFileCache(str(botocore_home / ".aws/cli/cache")))
@@ -190,7 +190,7 @@ def test_ekstrio_reads_role_credentials_botocore_cached(
     resolver = botocore.credentials.create_credential_resolver(
         bsession, cache=JSONFileCache(str(botocore_home / ".aws/cli/cache")))
     creds = resolver.load_credentials().get_frozen_credentials()
-    ours = tc.load_role_credentials(session, account_id, role_name)
+    ours = role_cache.load_role_credentials(session, account_id, role_name)
     assert ours is not None
     assert ours.access_key_id == creds.access_key
     assert ours.secret_access_key == creds.secret_key

@@ -360,13 +360,15 @@ async def test_a_scan_reports_endless_answers_as_errors_and_finishes(
 async def test_ekstrio_token_reads_at_most_the_cap_too() -> None:
     # `ekstrio token`'s cold path fetches role credentials with urllib (no httpx2 on kubectl's
     # path); an endless answer fails it with the same typed error instead of filling memory.
-    from ekstrio import token_fast
+    from ekstrio import token_credentials
+    from ekstrio.aws import urllib_send
+    from ekstrio.exec_plugin import TokenArgs
 
-    args = token_fast.TokenArgs(cluster="c", region="us-east-1", account_id="111122223333",
-                                role="Admin", sso_region="us-east-1")
+    args = TokenArgs(cluster="c", region="us-east-1", account_id="111122223333",
+                     role="Admin", sso_region="us-east-1")
     async with running(endless_for(b"/federation/credentials")) as portal:
         env = {"AWS_ENDPOINT_URL_SSO": portal.url}
         with pytest.raises(ResponseTooLargeError, match="went past 1,048,576 bytes"):
-            await trio.to_thread.run_sync(token_fast.fetch_role_credentials, args, "tok",
+            await trio.to_thread.run_sync(token_credentials.fetch_role_credentials, args, "tok",
                                           "us-east-1", env)
-    assert token_fast.MAX_BODY == MAX_BODY
+    assert urllib_send.MAX_BODY == MAX_BODY

@@ -26,7 +26,7 @@ from ekstrio import cli, exec_cache
 from ekstrio.auth.pkce import login_pkce
 from ekstrio.auth.provider import TokenProvider
 from ekstrio.auth.sign_in import SignIn
-from ekstrio.aws import endpoints, oidc, portal
+from ekstrio.aws import endpoints, oidc, portal, role_cache
 from ekstrio.aws import token_cache as tc
 from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport, make_http_client
 from ekstrio.errors import AuthError, AwsError
@@ -341,7 +341,7 @@ def test_logout_revokes_and_removes(
 ) -> None:
     token = tc.load_sso_token(signed_in)
     assert token is not None
-    creds_file = tc.save_role_credentials(
+    creds_file = role_cache.save_role_credentials(
         signed_in, "111122223333", "Admin",
         RoleCredentials("ASIA", "s", "t", datetime.now(UTC) + timedelta(hours=1)))
     # ekstrio token's cached ExecCredentials: this session's go, another session's stay.

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ekstrio.aws import eks_token, token_cache
+from ekstrio.aws import eks_token, role_cache, token_cache
 from ekstrio.model import SsoSession
 from ekstrio.sim.options import SimOptions
 from ekstrio.sim.testing import SimHandle, run_sim_in_thread
@@ -83,7 +83,7 @@ def test_cold_token_from_the_portal_is_accepted_for_that_cluster_only(
     assert not sim.verify_eks_token(status["token"], cluster + "x")["ok"]
     # The role credentials were cached like the AWS CLI caches them.
     session = SsoSession(start_url=sim.start_url, region=sim.sso_region)
-    assert token_cache.load_role_credentials(session, account, role) is not None
+    assert role_cache.load_role_credentials(session, account, role) is not None
     # Cached: same token again.
     assert status_of(run(args, env))["token"] == status["token"]
 

@@ -16,10 +16,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("protocols and the sim", ("aws.*", "sim.*")),
     ("configuration", ("aws_config", "settings", "user_config", "filters", "exec_cache")),
     ("values", ("scan_records", "scan_failures", "scan_document", "scan_diff", "scan_api",
-                "kubeconfig", "access", "access_live", "access_record", "kube_contexts")),
+                "kubeconfig", "access", "access_live", "access_record", "kube_contexts",
+                "exec_plugin")),
     ("stores", ("inventory", "kubeconfig_io", "kubeconfig_dir", "profiles")),
     ("engine and sign-in", ("scan", "account_credentials", "scan_aws", "auth.*", "access_aws",
-                            "kube_live", "access_scan")),
+                            "kube_live", "access_scan", "token_credentials")),
     ("runtime", ("scan_runtime",)),
     ("renderers", ("output", "table", "progress", "document_formats")),
     # access_contexts runs `ekstrio token` in process (token_fast), so it sits beside it.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ekstrio.aws import cache_files, role_cache
 from ekstrio.aws import token_cache as tc
 from ekstrio.model import RoleCredentials, SsoSession
 
@@ -49,7 +50,7 @@ def test_role_credentials_key_matches_botocore() -> None:
             session.start_url, session.region, "Admin", "111122223333", client_creator=None,
             sso_session_name=session.name)
         expected = fetcher._create_cache_key()
-        assert tc.role_credentials_path(session, "111122223333", "Admin").stem == expected
+        assert role_cache.role_credentials_path(session, "111122223333", "Admin").stem == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -173,7 +174,7 @@ def test_world_readable_folder_is_reported_once(
     folder = isolated_home / ".aws/sso/cache"
     folder.mkdir(parents=True)
     folder.chmod(0o755)
-    tc._warned_folders.discard(folder)
+    cache_files._warned_folders.discard(folder)
     with caplog.at_level(logging.WARNING, logger="ekstrio.aws.token_cache"):
         tc.load_sso_token(SESSION)
         tc.load_sso_token(SESSION)
@@ -205,7 +206,7 @@ def _creds(expiration: datetime) -> RoleCredentials:
 
 def test_role_credentials_format_and_staleness(isolated_home: Path) -> None:
     creds = _creds(NOW + timedelta(hours=1))
-    path = tc.save_role_credentials(SESSION, "111122223333", "Admin", creds)
+    path = role_cache.save_role_credentials(SESSION, "111122223333", "Admin", creds)
     assert path.parent == isolated_home / ".aws/cli/cache"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     doc = json.loads(path.read_text())
@@ -214,14 +215,14 @@ def test_role_credentials_format_and_staleness(isolated_home: Path) -> None:
         "AccessKeyId": "ASIAXXXX", "SecretAccessKey": "SECRET", "SessionToken": "SESSIONTOKEN",
         "Expiration": "2026-11-28T17:00:00Z", "AccountId": "111122223333",
     }
-    assert tc.load_role_credentials(SESSION, "111122223333", "Admin", now=NOW) == creds
+    assert role_cache.load_role_credentials(SESSION, "111122223333", "Admin", now=NOW) == creds
     # Stale 15 minutes before expiry by default; the margin is a parameter.
     later = NOW + timedelta(minutes=46)
-    assert tc.load_role_credentials(SESSION, "111122223333", "Admin", now=later) is None
-    assert tc.load_role_credentials(SESSION, "111122223333", "Admin", now=later,
+    assert role_cache.load_role_credentials(SESSION, "111122223333", "Admin", now=later) is None
+    assert role_cache.load_role_credentials(SESSION, "111122223333", "Admin", now=later,
                                     margin=timedelta(minutes=1)) == creds
-    assert tc.load_role_credentials(SESSION, "111122223333", "Other", now=NOW) is None
-    assert tc.load_role_credentials(LEGACY, "111122223333", "Admin", now=NOW) is None
+    assert role_cache.load_role_credentials(SESSION, "111122223333", "Other", now=NOW) is None
+    assert role_cache.load_role_credentials(LEGACY, "111122223333", "Admin", now=NOW) is None
 
 
 def test_remove_session_files(isolated_home: Path) -> None:
@@ -229,21 +230,21 @@ def test_remove_session_files(isolated_home: Path) -> None:
     tc.save_sso_token(SESSION, _token())
     tc.save_sso_token(other, _token())
     tc.save_registration(SESSION, tc.CachedRegistration("c", "s", NOW + timedelta(days=1)))
-    mine = tc.save_role_credentials(SESSION, "111122223333", "Admin", _creds(NOW))
-    theirs = tc.save_role_credentials(other, "111122223333", "Admin", _creds(NOW))
+    mine = role_cache.save_role_credentials(SESSION, "111122223333", "Admin", _creds(NOW))
+    theirs = role_cache.save_role_credentials(other, "111122223333", "Admin", _creds(NOW))
     foreign = isolated_home / ".aws/cli/cache/cli-written.json"
     foreign.write_text(json.dumps({"ProviderType": "sso", "Credentials": {}}))
     assume = isolated_home / ".aws/cli/cache/assume.json"
     assume.write_text(json.dumps({"Credentials": {}}))
 
-    removed = tc.remove_session_files(SESSION)
+    removed = role_cache.remove_session_files(SESSION)
     assert set(removed) == {tc.token_path(SESSION), tc.registration_path(SESSION), mine}
     assert tc.token_path(other).exists()
     assert theirs.exists()
     assert foreign.exists()
-    assert tc.remove_session_files(SESSION) == []
+    assert role_cache.remove_session_files(SESSION) == []
 
-    removed = tc.remove_session_files(other, all_role_credentials=True)
+    removed = role_cache.remove_session_files(other, all_role_credentials=True)
     assert set(removed) == {tc.token_path(other), theirs, foreign}
     assert assume.exists()  # not an SSO credential file
 

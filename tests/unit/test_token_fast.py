@@ -17,8 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ekstrio import exec_cache, token_fast
-from ekstrio.aws import eks_token, token_cache
+from ekstrio import exec_cache, exec_plugin, token_fast
+from ekstrio.aws import eks_token, role_cache, token_cache
 from ekstrio.errors import UsageError
 from ekstrio.model import RoleCredentials, SsoSession
 
@@ -40,7 +40,7 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 # --- parsing -------------------------------------------------------------------------------
 
 def test_parse_args_accepts_both_flag_forms() -> None:
-    args = token_fast.parse_args(["--cluster=web", "--region", "eu-west-1", "--account",
+    args = exec_plugin.parse_args(["--cluster=web", "--region", "eu-west-1", "--account",
                                   "1", "--role=Admin", "--start-url", "https://x/start",
                                   "--sso-region", "us-east-1", "--no-cache"])
     assert (args.cluster, args.region, args.account_id, args.role) == ("web", "eu-west-1", "1",
@@ -60,7 +60,7 @@ def test_parse_args_accepts_both_flag_forms() -> None:
 ])
 def test_parse_args_errors_name_what_to_fix(argv: list[str], fragment: str) -> None:
     with pytest.raises(UsageError, match="ekstrio token: ") as info:
-        token_fast.parse_args(argv)
+        exec_plugin.parse_args(argv)
     assert fragment in str(info.value)
 
 
@@ -85,7 +85,7 @@ def test_bad_arguments_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) 
 ])
 def test_exec_api_version(info: str | None, expected: str, warns: bool) -> None:
     env = {} if info is None else {"KUBERNETES_EXEC_INFO": info}
-    version, warning = token_fast.exec_api_version(env)
+    version, warning = exec_plugin.exec_api_version(env)
     assert version == expected
     assert (warning is not None) == warns
 
@@ -94,7 +94,7 @@ def test_exec_api_version(info: str | None, expected: str, warns: bool) -> None:
 
 def test_cold_path_signs_with_cached_role_credentials_and_caches_the_token(
         capsys: pytest.CaptureFixture[str], isolated_home: Path) -> None:
-    token_cache.save_role_credentials(SESSION, "111122223333", "Admin", _creds())
+    role_cache.save_role_credentials(SESSION, "111122223333", "Admin", _creds())
     code, out, err = _run(ARGS, capsys)
     assert (code, err) == (0, "")
     doc = json.loads(out)
@@ -121,8 +121,8 @@ def test_cold_path_signs_with_cached_role_credentials_and_caches_the_token(
 
 def test_cached_token_is_per_role_and_ignored_near_expiry(
         capsys: pytest.CaptureFixture[str], isolated_home: Path) -> None:
-    args = token_fast.parse_args(ARGS)
-    other = token_fast.parse_args([*ARGS[:7], "ReadOnly", *ARGS[8:]])
+    args = exec_plugin.parse_args(ARGS)
+    other = exec_plugin.parse_args([*ARGS[:7], "ReadOnly", *ARGS[8:]])
     env = {"XDG_CACHE_HOME": str(isolated_home / ".cache")}
     assert token_fast.cache_path(args, env) != token_fast.cache_path(other, env)
     assert token_fast.cache_path(args, env) != token_fast.cache_path(
@@ -142,7 +142,7 @@ def test_cached_token_is_per_role_and_ignored_near_expiry(
 
 def test_apiversion_follows_kubernetes_exec_info(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    token_cache.save_role_credentials(SESSION, "111122223333", "Admin", _creds())
+    role_cache.save_role_credentials(SESSION, "111122223333", "Admin", _creds())
     monkeypatch.setenv("KUBERNETES_EXEC_INFO", json.dumps(
         {"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
          "spec": {"interactive": False}}))
@@ -153,7 +153,7 @@ def test_apiversion_follows_kubernetes_exec_info(
 
 def test_sts_override_for_the_emulator(capsys: pytest.CaptureFixture[str],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    token_cache.save_role_credentials(SESSION, "111122223333", "Admin", _creds())
+    role_cache.save_role_credentials(SESSION, "111122223333", "Admin", _creds())
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1")
     _, out, _ = _run([*ARGS, "--no-cache"], capsys)
     # AWS_ENDPOINT_URL_STS never reaches a token ...
@@ -179,7 +179,7 @@ def test_no_sign_in_is_one_line_exit_3(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_expired_role_credentials_and_expired_sso_token_need_sign_in(
         capsys: pytest.CaptureFixture[str]) -> None:
-    token_cache.save_role_credentials(SESSION, "111122223333", "Admin", _creds(hours=0.2))
+    role_cache.save_role_credentials(SESSION, "111122223333", "Admin", _creds(hours=0.2))
     token_cache.save_sso_token(SESSION, token_cache.CachedToken(
         access_token="tok", expires_at=datetime.now(UTC) - timedelta(minutes=1),
         region="us-east-1", start_url="https://x/start"))
@@ -251,7 +251,7 @@ def test_cold_path_gets_role_credentials_from_the_portal_and_caches_them(
                              "query": {"role_name": ["Admin"], "account_id": ["111122223333"]}}]
     url = eks_token.decode_url(json.loads(out)["status"]["token"])
     assert "X-Amz-Credential=ASIAPORTAL" in url
-    cached = token_cache.load_role_credentials(SESSION, "111122223333", "Admin")
+    cached = role_cache.load_role_credentials(SESSION, "111122223333", "Admin")
     assert cached is not None
     assert cached.access_key_id == "ASIAPORTAL"
     # New token needed (no cache): the role credentials now come from the cache, not the portal.
@@ -305,7 +305,7 @@ def test_unreachable_portal_is_one_line(monkeypatch: pytest.MonkeyPatch,
 # --- what the cached path imports ----------------------------------------------------------
 
 def test_cached_path_imports_only_the_standard_library(isolated_home: Path) -> None:
-    args = token_fast.parse_args(ARGS)
+    args = exec_plugin.parse_args(ARGS)
     env = {**os.environ}
     path = token_fast.cache_path(args, env)
     exec_cache.save_cached(path, "k8s-aws-v1.cached", datetime.now(UTC) + timedelta(minutes=10))
@@ -325,7 +325,8 @@ def test_cold_path_protocol_code_imports_no_http_client() -> None:
     # not pull in an HTTP client, an event loop or botocore (~100 ms each per kubectl call).
     probe = ("import sys; import ekstrio.token_fast, ekstrio.aws.wire, ekstrio.aws.portal, "
              "ekstrio.aws.oidc, ekstrio.aws.endpoints, ekstrio.aws.token_cache, "
-             "ekstrio.aws.eks_token, ekstrio.exec_cache; "
+             "ekstrio.aws.eks_token, ekstrio.exec_cache, ekstrio.token_credentials, "
+             "ekstrio.aws.urllib_send, ekstrio.aws.role_cache, ekstrio.aws.cache_files; "
              "print(sorted({m.split('.')[0] for m in sys.modules} & {'botocore', 'httpx', "
              "'httpx2', 'httpcore', 'h11', 'trio', 'anyio', 'cyclopts', 'rich', 'yaml'}))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
@@ -346,7 +347,7 @@ def test_bad_ca_bundle_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 
 
 def test_the_token_cache_folder_is_private(isolated_home: Path) -> None:
-    args = token_fast.parse_args(ARGS)
+    args = exec_plugin.parse_args(ARGS)
     env = {"XDG_CACHE_HOME": str(isolated_home / ".cache")}
     path = Path(token_fast.cache_path(args, env))
     expires = datetime.now(UTC) + timedelta(minutes=10)

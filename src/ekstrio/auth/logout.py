@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ekstrio import exec_cache
 from ekstrio.auth.provider import utc_now
-from ekstrio.aws import portal
+from ekstrio.aws import portal, role_cache
 from ekstrio.aws import token_cache as tc
 from ekstrio.errors import AwsError, TransportError
 from ekstrio.model import SsoSession
@@ -72,7 +72,7 @@ async def logout(
             outcome = PortalLogout.SIGNED_OUT
         except (AwsError, TransportError) as exc:
             outcome, failure = PortalLogout.FAILED, str(exc)
-    removed = tc.remove_session_files(session, all_role_credentials=all_role_credentials,
+    removed = role_cache.remove_session_files(session, all_role_credentials=all_role_credentials,
                                       cache_dir=cache_dir, credentials_dir=credentials_dir)
     # ekstrio token's cached ExecCredentials are bearer tokens for kubectl: they go too.
     removed.extend(Path(p) for p in exec_cache.remove_cached(
