@@ -3,7 +3,8 @@
 From the role-credential cache (:mod:`ekstrio.aws.role_cache`, the AWS CLI's format) while they
 outlive a token; failing that, from the portal's GetRoleCredentials with the cached SSO token,
 refreshed first (OIDC CreateToken) when it is about to expire and can be. Both calls are
-``aws/``'s requests and parsers sent with urllib (:mod:`ekstrio.aws.urllib_send`).
+``aws/``'s requests and parsers sent with urllib (:mod:`ekstrio.aws.urllib_send`); the refreshed
+token is :func:`ekstrio.aws.oidc.refreshed_token`, the rule the scan's ``TokenProvider`` uses.
 
 Imported only on the cold path (a cached token needs none of this).
 """
@@ -11,7 +12,6 @@ Imported only on the cold path (a cached token needs none of this).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -56,11 +56,7 @@ def refresh_sso_token(args: TokenArgs, session: SsoSession, env: Mapping[str, st
                                                      service="sso-oidc"), now=now)
         except (AwsError, TransportError):
             return None  # botocore keeps the old token on failure; the caller asks to sign in
-        # This path keeps the old refresh token when the answer has none (TokenProvider
-        # drops it, as botocore does): both behaviours are pinned by tests.
-        refreshed = dataclasses.replace(
-            sso, access_token=grant.access_token, expires_at=grant.expires_at,
-            refresh_token=grant.refresh_token or sso.refresh_token)
+        refreshed = oidc.refreshed_token(sso, grant, session)
         with contextlib.suppress(EkstrioError, OSError):  # it still serves this call
             token_cache.save_sso_token(session, refreshed)
         return refreshed

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -147,10 +146,7 @@ class TokenProvider:
                                              token.refresh_token or "")
         endpoint = self._endpoint or oidc_endpoint(self.session)
         grant = await oidc.create_token(self._transport, endpoint, request, now=self._now())
-        # botocore keeps refreshToken only when the answer carries a new one.
-        renewed = replace(token, access_token=grant.access_token, expires_at=grant.expires_at,
-                          refresh_token=grant.refresh_token,
-                          start_url=self.session.start_url, region=self.session.region)
+        renewed = oidc.refreshed_token(token, grant, self.session)
         try:
             tc.save_sso_token(self.session, renewed, self._cache_dir)
         except FileWriteError as exc:

@@ -20,14 +20,15 @@ import math
 import secrets
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ekstrio.aws.token_cache import CachedRegistration
+from ekstrio.aws.token_cache import CachedRegistration, CachedToken
 from ekstrio.aws.wire import WireRequest
 from ekstrio.errors import AwsError
+from ekstrio.model import SsoSession
 
 if TYPE_CHECKING:
     from ekstrio.aws.endpoints import Endpoint
@@ -54,6 +55,7 @@ __all__ = [
     "parse_registration",
     "parse_token",
     "refresh_token_request",
+    "refreshed_token",
     "register_client",
     "register_client_request",
     "start_device_authorization",
@@ -290,6 +292,23 @@ def parse_token(doc: dict[str, Any], *, now: datetime) -> TokenGrant:
         expires_at=now + timedelta(seconds=expires_in),
         refresh_token=refresh if isinstance(refresh, str) and refresh else None,
     )
+
+
+def refreshed_token(token: CachedToken, grant: TokenGrant, session: SsoSession) -> CachedToken:
+    """The cached token after CreateToken(grant ``refresh_token``) answered ``grant``.
+
+    What botocore writes (``tokens.SSOTokenProvider._attempt_create_token``), which both
+    refresh paths follow (``auth.provider.TokenProvider`` and ``ekstrio token``): the new
+    access token and expiry; ``refreshToken`` only if the answer carries one, so an answer
+    without one drops the old one (the token is not refreshed again, and sign-in is asked for
+    when it expires); ``startUrl`` and ``region`` the session's (those of the file when the
+    session does not name them, as ``ekstrio token --sso-session`` does not); the client
+    registration and every unknown field kept.
+    """
+    return replace(token, access_token=grant.access_token, expires_at=grant.expires_at,
+                   refresh_token=grant.refresh_token,
+                   start_url=session.start_url or token.start_url,
+                   region=session.region or token.region)
 
 
 # -- calls ----------------------------------------------------------------------------------------
