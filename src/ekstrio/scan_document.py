@@ -58,6 +58,17 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _count(raw: Mapping[str, Any], key: str) -> int:
+    # Counts are informative only: a missing or odd one reads as 0 (bool is no count).
+    value = raw.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _seconds(raw: Mapping[str, Any], key: str) -> float:
+    value = raw.get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
 def _objects(doc: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     items = doc.get(key)
     if items is None:
@@ -185,14 +196,8 @@ class AccessSummary:
     def from_json(cls, raw: Any) -> AccessSummary | None:
         if not isinstance(raw, Mapping):
             return None
-
-        def number(key: str) -> int:
-            value = raw.get(key)
-            return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-        duration = raw.get("duration_s")
-        return cls(number("checked"), number("denied"), number("errors"), number("live"),
-                   float(duration) if isinstance(duration, int | float) else 0.0)
+        return cls(_count(raw, "checked"), _count(raw, "denied"), _count(raw, "errors"),
+                   _count(raw, "live"), _seconds(raw, "duration_s"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,16 +322,10 @@ class Summary:
     def from_json(cls, raw: Any) -> Summary:
         if not isinstance(raw, Mapping):
             return cls()
-
-        def number(key: str) -> int:
-            value = raw.get(key)
-            return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-        duration = raw.get("duration_s")
-        return cls(number("accounts"), number("regions_scanned"), number("regions_skipped"),
-                   number("clusters"), number("errors"), number("api_calls"), number("retries"),
-                   number("throttles"),
-                   duration if isinstance(duration, int | float) else 0.0,
+        return cls(_count(raw, "accounts"), _count(raw, "regions_scanned"),
+                   _count(raw, "regions_skipped"), _count(raw, "clusters"),
+                   _count(raw, "errors"), _count(raw, "api_calls"), _count(raw, "retries"),
+                   _count(raw, "throttles"), _seconds(raw, "duration_s"),
                    raw.get("complete") is True, AccessSummary.from_json(raw.get("access")))
 
 
