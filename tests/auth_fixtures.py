@@ -9,6 +9,8 @@ tests/sim_fixtures.py.
 * ``signed_in``: the same plus a token file, exactly as ``ekstrio login`` / ``aws sso login``
   would leave it (``sim.issue_token()``, 8 h, not refreshable). Returns the SsoSession.
 * ``use_sim(handle)``: the same as ``sim_config`` for a sim made with ``make_sim(...)``.
+* ``signed_in_by_start_url()``: a ``signed_in`` fixture for a module to assign to ``signed_in``,
+  signed in as ``ekstrio login --start-url`` leaves it (:func:`sign_in_with_start_url`).
 * ``write_sim_config(sim, home)`` / ``write_sim_token(sim, session, expires_in=…)``: the
   helpers behind them, importable as ``from auth_fixtures import write_sim_token``.
 """
@@ -95,3 +97,13 @@ def sign_in_with_start_url(sim: Any, monkeypatch: pytest.MonkeyPatch) -> SsoSess
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     return session
+
+
+def signed_in_by_start_url() -> Any:
+    """A ``signed_in`` fixture (assign it to ``signed_in``): :func:`sign_in_with_start_url`."""
+
+    @pytest.fixture(name="signed_in")
+    def signed_in(sim: Any, monkeypatch: pytest.MonkeyPatch) -> SsoSession:
+        return sign_in_with_start_url(sim, monkeypatch)
+
+    return signed_in

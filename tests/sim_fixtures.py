@@ -33,6 +33,11 @@ SimHandle:
     by_status, throttled, cpu_seconds, ...), and helpers ``account(id)``,
     ``cluster_names(account_id, region)``, ``eks_role(account_id)``.
 
+``sim_for_module(**options)`` -> a module-scoped ``sim`` fixture of the module's own
+    organisation, ``SimOptions(**options)`` (SimOptions' defaults for the rest, not SMALL's)::
+
+        sim = sim_for_module(seed=11, accounts=6, regions=REGIONS, large_lists=0)
+
 For CLI-level tests: ``ekstrio.sim.testing.run_sim_process(*args)`` starts
 ``ekstrio sim serve --port 0 ARGS`` and yields ``(process, SimHandle)``.
 """
@@ -72,3 +77,14 @@ def make_sim() -> Iterator[Callable[..., SimHandle]]:
             return stack.enter_context(run_sim_in_thread(SMALL, **options))
 
         yield factory
+
+
+def sim_for_module(**options: Any) -> Any:
+    """A module-scoped ``sim`` fixture over ``SimOptions(**options)``; assign it to ``sim``."""
+
+    @pytest.fixture(scope="module", name="sim")
+    def sim() -> Iterator[SimHandle]:
+        with run_sim_in_thread(SimOptions(**options)) as handle:
+            yield handle
+
+    return sim

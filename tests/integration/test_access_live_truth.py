@@ -32,8 +32,8 @@ from ekstrio.model import RoleCredentials, SsoSession
 from ekstrio.scan import ScanRequest, run_scan
 from ekstrio.scan_aws import open_scan
 from ekstrio.scan_records import ScanCollector
-from ekstrio.sim.options import SimOptions
-from ekstrio.sim.testing import SimHandle, run_sim_in_thread
+from ekstrio.sim.testing import SimHandle
+from sim_fixtures import sim_for_module
 
 pytestmark = pytest.mark.usefixtures("live_retries")
 
@@ -43,12 +43,8 @@ BOUND = 5.0
 Access = dict[tuple[str, str, str], dict[str, RoleAccess]]
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimHandle]:
-    options = SimOptions(seed=7, accounts=4, regions=("us-east-1", "eu-west-1"), clusters=20,
-                         large_lists=0, portal_rps=0, eks_rps=0, auto_approve=True)
-    with run_sim_in_thread(options) as handle:
-        yield handle
+sim = sim_for_module(seed=7, accounts=4, regions=("us-east-1", "eu-west-1"), clusters=20,
+                     large_lists=0, portal_rps=0, eks_rps=0, auto_approve=True)
 
 
 def served(sim: SimHandle) -> bool:

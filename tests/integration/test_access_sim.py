@@ -4,31 +4,20 @@ per cluster and role, the calls counted, and a plain scan that makes none of the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from test_scan_cli import run, session_args, visible
 
-from auth_fixtures import sign_in_with_start_url
+from auth_fixtures import signed_in_by_start_url
 from ekstrio.model import SsoSession
-from ekstrio.sim.options import SimOptions
-from ekstrio.sim.testing import SimHandle, run_sim_in_thread
+from ekstrio.sim.testing import SimHandle
+from sim_fixtures import sim_for_module
 
 REGIONS = ("eu-west-1", "us-east-1")
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimHandle]:
-    options = SimOptions(seed=11, accounts=6, regions=REGIONS, large_lists=0,
-                         portal_rps=0, eks_rps=0)
-    with run_sim_in_thread(options) as handle:
-        yield handle
-
-
-@pytest.fixture
-def signed_in(sim: SimHandle, monkeypatch: pytest.MonkeyPatch) -> SsoSession:
-    return sign_in_with_start_url(sim, monkeypatch)
+sim = sim_for_module(seed=11, accounts=6, regions=REGIONS, large_lists=0, portal_rps=0, eks_rps=0)
+signed_in = signed_in_by_start_url()
 
 
 def test_plain_scan_has_no_access_and_access_scan_has_one_per_role(

@@ -8,18 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from auth_fixtures import sign_in_with_start_url
+from auth_fixtures import signed_in_by_start_url
 from ekstrio.model import SsoSession
 from ekstrio.sim.testing import SimHandle
 
 EKSTRIO = str(Path(sys.executable).with_name("ekstrio"))
-
-
-@pytest.fixture
-def signed_in(sim: SimHandle, monkeypatch: pytest.MonkeyPatch) -> SsoSession:
-    return sign_in_with_start_url(sim, monkeypatch)
+signed_in = signed_in_by_start_url()
 
 
 def scan(sim: SimHandle, *args: str) -> subprocess.CompletedProcess[str]:

@@ -9,17 +9,16 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from auth_fixtures import sign_in_with_start_url
+from auth_fixtures import signed_in_by_start_url
 from ekstrio.model import SsoSession
-from ekstrio.sim.options import SimOptions
-from ekstrio.sim.testing import SimHandle, run_sim_in_thread
+from ekstrio.sim.testing import SimHandle
+from sim_fixtures import sim_for_module
 
 EKSTRIO = str(Path(sys.executable).with_name("ekstrio"))
 KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl")
@@ -34,18 +33,9 @@ FOREIGN = {
 }
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimHandle]:
-    options = SimOptions(accounts=3, regions=("eu-west-1", "us-west-2"), clusters=6,
-                         large_lists=0, portal_rps=0, eks_rps=0)
-    with run_sim_in_thread(options) as handle:
-        yield handle
-
-
-@pytest.fixture
-def signed_in(sim: SimHandle, monkeypatch: pytest.MonkeyPatch) -> SsoSession:
-    """An SSO token in the AWS CLI cache, as `ekstrio login --start-url` would leave it."""
-    return sign_in_with_start_url(sim, monkeypatch)
+sim = sim_for_module(accounts=3, regions=("eu-west-1", "us-west-2"), clusters=6, large_lists=0,
+                     portal_rps=0, eks_rps=0)
+signed_in = signed_in_by_start_url()
 
 
 def run(*args: str, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess[str]:

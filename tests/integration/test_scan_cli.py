@@ -9,35 +9,24 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from auth_fixtures import sign_in_with_start_url
+from auth_fixtures import signed_in_by_start_url
 from ekstrio.aws import token_cache
 from ekstrio.model import SsoSession
-from ekstrio.sim.options import SimOptions
-from ekstrio.sim.testing import SimHandle, run_sim_in_thread
+from ekstrio.sim.testing import SimHandle
+from sim_fixtures import sim_for_module
 
 EKSTRIO = str(Path(sys.executable).with_name("ekstrio"))
 JQ = shutil.which("jq")
 REGIONS = ("eu-west-1", "us-east-1", "ap-south-2")
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimHandle]:
-    options = SimOptions(seed=11, accounts=8, regions=REGIONS, large_lists=0,
-                         portal_rps=0, eks_rps=0)
-    with run_sim_in_thread(options) as handle:
-        yield handle
-
-
-@pytest.fixture
-def signed_in(sim: SimHandle, monkeypatch: pytest.MonkeyPatch) -> SsoSession:
-    """An SSO token in the AWS CLI cache, as `ekstrio login --start-url` leaves it."""
-    return sign_in_with_start_url(sim, monkeypatch)
+sim = sim_for_module(seed=11, accounts=8, regions=REGIONS, large_lists=0, portal_rps=0, eks_rps=0)
+signed_in = signed_in_by_start_url()
 
 
 def session_args(sim: SimHandle) -> list[str]:

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +14,15 @@ import pytest
 import yaml
 
 from auth_fixtures import sign_in_with_start_url
-from ekstrio.sim.options import SimOptions
-from ekstrio.sim.testing import SimHandle, run_sim_in_thread
+from ekstrio.sim.testing import SimHandle
+from sim_fixtures import sim_for_module
 
 EKSTRIO = str(Path(sys.executable).with_name("ekstrio"))
 JQ = shutil.which("jq")
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimHandle]:
-    options = SimOptions(seed=23, accounts=5, regions=("eu-west-1", "us-east-1"),
-                         large_lists=0, portal_rps=0, eks_rps=0)
-    with run_sim_in_thread(options) as handle:
-        yield handle
+sim = sim_for_module(seed=23, accounts=5, regions=("eu-west-1", "us-east-1"), large_lists=0,
+                     portal_rps=0, eks_rps=0)
 
 
 def run(*args: str) -> str:

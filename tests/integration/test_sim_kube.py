@@ -24,8 +24,8 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from auth_fixtures import sign_in_with_start_url
-from ekstrio.sim.options import SimOptions
-from ekstrio.sim.testing import SimHandle, run_sim_in_thread
+from ekstrio.sim.testing import SimHandle
+from sim_fixtures import sim_for_module
 
 EKSTRIO = str(Path(sys.executable).with_name("ekstrio"))
 KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl")
@@ -33,12 +33,8 @@ KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shut
 CONNECT_BOUND = 5.0
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimHandle]:
-    options = SimOptions(seed=7, accounts=4, regions=("us-east-1", "eu-west-1"), clusters=20,
-                         large_lists=0, portal_rps=0, eks_rps=0, auto_approve=True)
-    with run_sim_in_thread(options) as handle:
-        yield handle
+sim = sim_for_module(seed=7, accounts=4, regions=("us-east-1", "eu-west-1"), clusters=20,
+                     large_lists=0, portal_rps=0, eks_rps=0, auto_approve=True)
 
 
 def pairs(sim: SimHandle) -> Iterator[tuple[str, str, str, str, dict[str, Any],

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,15 @@ import pytest
 
 from ekstrio.aws import eks_token, role_cache, token_cache
 from ekstrio.model import SsoSession
-from ekstrio.sim.options import SimOptions
-from ekstrio.sim.testing import SimHandle, run_sim_in_thread
+from ekstrio.sim.testing import SimHandle
 from ekstrio.token_fast import STS_OVERRIDE_ENV
+from sim_fixtures import sim_for_module
 
 EKSTRIO = str(Path(sys.executable).with_name("ekstrio"))
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimHandle]:
-    options = SimOptions(accounts=4, regions=("eu-west-1", "ap-southeast-2"), clusters=6,
-                         large_lists=0, portal_rps=0, eks_rps=0)
-    with run_sim_in_thread(options) as handle:
-        yield handle
+sim = sim_for_module(accounts=4, regions=("eu-west-1", "ap-southeast-2"), clusters=6, large_lists=0,
+                     portal_rps=0, eks_rps=0)
 
 
 def target(sim: SimHandle) -> tuple[str, str, str, str]:

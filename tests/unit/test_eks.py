@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
@@ -10,10 +9,13 @@ import httpx2
 import pytest
 import respx
 from wire_fakes import (
+    ACCOUNT,
     CREDS,
+    EKS_BASE,
+    REGION,
+    assert_signed,
     aws_error,
     model_errors,
-    recompute_signature,
 )
 
 from ekstrio.aws import eks
@@ -28,23 +30,12 @@ from ekstrio.errors import (
 )
 from ekstrio.model import ClusterInfo
 
-REGION = "eu-west-1"
-ACCOUNT = "111122223333"
 ENDPOINT = resolve("eks", REGION, env={})
-BASE = "https://eks.eu-west-1.amazonaws.com"
+BASE = EKS_BASE
+GET_SIGNED = "host;x-amz-date;x-amz-security-token"  # what a GET of EKS signs
 
 
 pytestmark = pytest.mark.usefixtures("live_retries")
-
-
-def assert_signed(request: httpx2.Request, region: str = REGION) -> None:
-    authorization = request.headers["Authorization"]
-    assert re.match(
-        rf"AWS4-HMAC-SHA256 Credential={CREDS.access_key_id}/\d{{8}}/{region}/eks/aws4_request, "
-        r"SignedHeaders=host;x-amz-date;x-amz-security-token, Signature=[0-9a-f]{64}$",
-        authorization)
-    assert request.headers["X-Amz-Security-Token"] == CREDS.session_token
-    assert authorization.endswith(recompute_signature(request, "eks", region))
 
 
 async def names(transport: Transport, endpoint: Endpoint = ENDPOINT) -> list[list[str]]:
@@ -78,7 +69,7 @@ async def test_list_clusters_pages_with_awkward_tokens(router: respx.MockRouter,
     for request in sent:
         assert request.method == "GET"
         assert request.url.path == "/clusters"
-        assert_signed(request)
+        assert_signed(request, "eks", signed_headers=GET_SIGNED)
     assert b"nextToken=eyJ2Ijo%2F%2Bxyz%3D%3D" in sent[1].url.query
 
 
@@ -96,7 +87,7 @@ async def test_override_changes_host_not_signing_region(transport: Transport) ->
     with respx.mock() as mock:
         route = mock.get("http://127.0.0.1:4566/clusters").respond(json={"clusters": []})
         assert await names(transport, endpoint) == [[]]
-    assert_signed(route.calls.last.request, region="ap-south-2")
+    assert_signed(route.calls.last.request, "eks", "ap-south-2", signed_headers=GET_SIGNED)
 
 
 FULL = {
@@ -137,7 +128,7 @@ async def test_describe_cluster_request_and_all_fields(router: respx.MockRouter,
     request = route.calls.last.request
     assert request.method == "GET"
     assert request.url.query == b""
-    assert_signed(request)
+    assert_signed(request, "eks", signed_headers=GET_SIGNED)
 
 
 def test_parse_outposts_cluster() -> None:

@@ -3,8 +3,6 @@ bounds, parsing and error mapping (respx)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,12 +13,13 @@ from botocore.loaders import Loader
 from botocore.model import ServiceModel
 from botocore.serialize import create_serializer
 from wire_fakes import (
+    ACCOUNT,
     CREDS,
+    EKS_BASE,
+    REGION,
+    assert_signed,
     aws_error,
-    make_transport,
     model_errors,
-    recompute_signature,
-    respx_client,
 )
 
 from ekstrio.aws import eks_access
@@ -35,27 +34,13 @@ from ekstrio.errors import (
     ServerError,
 )
 
-REGION = "eu-west-1"
-ACCOUNT = "111122223333"
 ENDPOINT = resolve("eks", REGION, env={})
-BASE = "https://eks.eu-west-1.amazonaws.com"
+BASE = EKS_BASE
 SSO_ARN = (f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
            "AWSReservedSSO_Admin_0123456789abcdef")
 KW: dict[str, Any] = {"account_id": ACCOUNT, "region": REGION, "cluster": "web"}
 
 pytestmark = pytest.mark.usefixtures("live_retries")
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-async def transport() -> AsyncIterator[Transport]:
-    async with respx_client() as client:
-        yield make_transport(client)
 
 
 def botocore_path(operation: str, params: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -83,13 +68,6 @@ def test_requests_match_botocore_serialisation(arn: str) -> None:
     assert (ours.method, ours.path, dict(ours.query)) == (method, path, {"maxResults": "100"})
 
 
-def assert_signed(request: httpx2.Request) -> None:
-    authorization = request.headers["Authorization"]
-    assert re.match(rf"AWS4-HMAC-SHA256 Credential={CREDS.access_key_id}/\d{{8}}/{REGION}/eks/",
-                    authorization)
-    assert authorization.endswith(recompute_signature(request, "eks", REGION))
-
-
 async def test_list_access_entries_pages_and_signs(router: respx.MockRouter,
                                                    transport: Transport) -> None:
     pages = {None: {"accessEntries": [SSO_ARN], "nextToken": "p/2=="},
@@ -104,7 +82,7 @@ async def test_list_access_entries_pages_and_signs(router: respx.MockRouter,
     assert got == [SSO_ARN, "arn:aws:iam::1:role/x"]
     assert len(route.calls) == 2
     for call in route.calls:
-        assert_signed(call.request)
+        assert_signed(call.request, "eks")
     assert b"nextToken=p%2F2%3D%3D" in route.calls[1].request.url.query
 
 
@@ -150,7 +128,7 @@ async def test_describe_entry_with_a_path_in_the_arn(router: respx.MockRouter,
     sent = route.calls.last.request
     # httpx sent the encoded path as it is (botocore double-encodes it when signing).
     assert sent.url.raw_path.decode() == encoded
-    assert_signed(sent)
+    assert_signed(sent, "eks")
 
 
 async def test_associated_policies(router: respx.MockRouter, transport: Transport) -> None:

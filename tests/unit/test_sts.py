@@ -3,16 +3,13 @@ safely (size cap, no DOCTYPE), and its errors typed (respx)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Iterator
-
 import httpx2
 import pytest
 import respx
 from botocore.loaders import Loader
 from botocore.model import ServiceModel
 from botocore.serialize import create_serializer
-from wire_fakes import CREDS, make_transport, recompute_signature, respx_client
+from wire_fakes import CREDS, REGION, assert_signed, make_transport, respx_client
 
 from ekstrio.aws import sts
 from ekstrio.aws.endpoints import resolve
@@ -20,7 +17,6 @@ from ekstrio.aws.sts import CallerIdentity
 from ekstrio.aws.transport import CallPolicy, Transport
 from ekstrio.errors import AccessDeniedError, AwsError
 
-REGION = "eu-west-1"
 ENDPOINT = resolve("sts", REGION, env={})
 BASE = "https://sts.eu-west-1.amazonaws.com"
 ARN = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice"
@@ -35,18 +31,6 @@ XML = f"""<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-0
 WHO = CallerIdentity("111122223333", ARN, "AROAEXAMPLE:alice")
 
 pytestmark = pytest.mark.usefixtures("live_retries")
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-async def transport() -> AsyncIterator[Transport]:
-    async with respx_client() as client:
-        yield make_transport(client)
 
 
 def test_request_matches_botocore_serialisation() -> None:
@@ -69,10 +53,7 @@ async def test_call_is_signed_for_sts_and_reads_xml(router: respx.MockRouter,
     sent = route.calls.last.request
     assert sent.content == b"Action=GetCallerIdentity&Version=2011-06-15"
     assert sent.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
-    authorization = sent.headers["Authorization"]
-    assert re.match(rf"AWS4-HMAC-SHA256 Credential={CREDS.access_key_id}/\d{{8}}/{REGION}/sts/",
-                    authorization)
-    assert authorization.endswith(recompute_signature(sent, "sts", REGION))
+    assert_signed(sent, "sts")
 
 
 def test_reads_the_json_form() -> None:

@@ -18,6 +18,11 @@ from botocore.loaders import Loader
 from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport
 from ekstrio.model import RoleCredentials
 
+# The region and account of the wire tests, and the EKS host they mock.
+REGION = "eu-west-1"
+ACCOUNT = "111122223333"
+EKS_BASE = f"https://eks.{REGION}.amazonaws.com"
+
 CREDS = RoleCredentials(
     access_key_id="ASIATESTACCESSKEY01",
     secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
@@ -102,3 +107,19 @@ def recompute_signature(sent: httpx2.Request, service: str, region: str) -> str:
         service, region)
     canonical = signer.canonical_request(aws_request)
     return str(signer.signature(signer.string_to_sign(aws_request, canonical), aws_request))
+
+
+def assert_signed(sent: httpx2.Request, service: str, region: str = REGION, *,
+                  signed_headers: str | None = None) -> None:
+    """``sent`` carries SigV4 for :data:`CREDS` (session token included), ``service`` and
+    ``region``, and its signature is botocore's for the request exactly as it went out;
+    ``signed_headers``: also the exact SignedHeaders list."""
+    authorization = sent.headers["Authorization"]
+    match = AUTH_HEADER.match(authorization)
+    assert match, authorization
+    assert (match["key"], match["region"], match["service"]) == (
+        CREDS.access_key_id, region, service)
+    assert signed_headers is None or match["signed"] == signed_headers
+    assert "x-amz-security-token" in match["signed"].split(";")
+    assert sent.headers["X-Amz-Security-Token"] == CREDS.session_token
+    assert match["signature"] == recompute_signature(sent, service, region)
