@@ -92,24 +92,26 @@ def list_clusters(state: SimState, req: Request, creds: IssuedCredentials,
     if any(v != "all" for v in include):
         return error(400, "InvalidParameterException",
                      "include must be 'all' (lowercase) when given")
-    size = paging.page_size(req.arg("maxResults"), 100)
-    if size is None:
-        return error(400, "InvalidParameterException",
-                     "maxResults must be between 1 and 100")
     names = [c["name"] for c in state.org.clusters_in(creds.account_id, region)]
-    scope = f"{creds.account_id}/{region}"
-    start = 0
-    token = req.arg("nextToken")
-    if token:
-        found = paging.decode(token, "clusters", scope)
-        if found is None or found > len(names):
-            return error(400, "InvalidParameterException", "The nextToken provided is invalid")
-        start = found
-    end = start + size
-    out: dict[str, Any] = {"clusters": names[start:end]}
-    if end < len(names):
-        out["nextToken"] = paging.encode("clusters", scope, end)
+    found = eks_page(req, names, "clusters", f"{creds.account_id}/{region}")
+    if isinstance(found, Response):
+        return found
+    out: dict[str, Any] = {"clusters": found[0]}
+    if found[1]:
+        out["nextToken"] = found[1]
     return json_response(200, out, api="eks")
+
+
+def eks_page(req: Request, items: list[Any], kind: str, scope: str
+             ) -> tuple[list[Any], str | None] | Response:
+    """One page of an EKS list (``maxResults``, ``nextToken``), or EKS's 400 for the request."""
+    found = paging.page(items, kind=kind, scope=scope, size=req.arg("maxResults"), default=100,
+                        token=req.arg("nextToken"))
+    if found is paging.PageFault.BAD_SIZE:
+        return error(400, "InvalidParameterException", "maxResults must be between 1 and 100")
+    if found is paging.PageFault.UNKNOWN_PAGE:
+        return error(400, "InvalidParameterException", "The nextToken provided is invalid")
+    return found
 
 
 def describe_cluster(state: SimState, req: Request, creds: IssuedCredentials,

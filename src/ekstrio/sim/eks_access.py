@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from ekstrio.sim import paging
 from ekstrio.sim.access import POLICY_PREFIX, entry_json
-from ekstrio.sim.eks import denied, error
+from ekstrio.sim.eks import denied, eks_page, error
 from ekstrio.sim.messages import Request, Response, json_response
 from ekstrio.sim.state import IssuedCredentials, SimState
 
@@ -56,22 +55,6 @@ def route(raw_path: str) -> Route | None:
     return None
 
 
-def _page(req: Request, items: list[Any], kind: str, scope: str) -> tuple[list[Any], str | None] \
-        | Response:
-    size = paging.page_size(req.arg("maxResults"), 100)
-    if size is None:
-        return error(400, "InvalidParameterException", "maxResults must be between 1 and 100")
-    start = 0
-    token = req.arg("nextToken")
-    if token:
-        found = paging.decode(token, kind, scope)
-        if found is None or found > len(items):
-            return error(400, "InvalidParameterException", "The nextToken provided is invalid")
-        start = found
-    end = start + size
-    return items[start:end], (paging.encode(kind, scope, end) if end < len(items) else None)
-
-
 def handle(state: SimState, req: Request, creds: IssuedCredentials, region: str,
            op: Route) -> Response:
     org = state.org
@@ -95,7 +78,7 @@ def handle(state: SimState, req: Request, creds: IssuedCredentials, region: str,
             prefix = POLICY_PREFIX.format(partition=org.partition)
             entries = tuple(e for e in entries
                             if any(prefix + p.policy == wanted for p in e.policies))
-        page = _page(req, [e.principal_arn for e in entries], "access-entries",
+        page = eks_page(req, [e.principal_arn for e in entries], "access-entries",
                      f"{scope}/{wanted or ''}")
         if isinstance(page, Response):
             return page
@@ -111,7 +94,7 @@ def handle(state: SimState, req: Request, creds: IssuedCredentials, region: str,
         return json_response(200, {"accessEntry": entry_json(
             entry, cluster=op.cluster, partition=org.partition, account_id=creds.account_id,
             region=region, at=at)}, api="eks")
-    page = _page(req, [p.as_json(org.partition, at) for p in entry.policies], "access-policies",
+    page = eks_page(req, [p.as_json(org.partition, at) for p in entry.policies], "access-policies",
                  f"{scope}/{entry.principal_arn}")
     if isinstance(page, Response):
         return page

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
+from enum import Enum
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # Three bytes that encode to "+/+/": every token carries both characters that need escaping.
 _MARK = b"\xfb\xff\xbf"
@@ -44,3 +49,29 @@ def page_size(value: str | None, default: int) -> int | None:
     except ValueError:
         return None
     return size if 1 <= size <= 100 else None
+
+
+class PageFault(Enum):
+    """What is wrong with a list request; each API answers it with its own error."""
+
+    BAD_SIZE = "bad size"  # the page size is not a number in 1..100
+    UNKNOWN_PAGE = "unknown page"  # a next token of another list, or past the end
+
+
+def page(items: Sequence[T], *, kind: str, scope: str, size: str | None, default: int,
+         token: str | None) -> tuple[list[T], str | None] | PageFault:
+    """The page of ``items`` a request asks for (its ``size`` and ``token`` arguments) and the
+    token of the next page (None on the last), or what is wrong with the request. Every list
+    of the sim (portal accounts and roles, EKS clusters, access entries and policies) pages
+    here."""
+    count = page_size(size, default)
+    if count is None:
+        return PageFault.BAD_SIZE
+    start = 0
+    if token:
+        found = decode(token, kind, scope)
+        if found is None or found > len(items):
+            return PageFault.UNKNOWN_PAGE
+        start = found
+    end = start + count
+    return list(items[start:end]), (encode(kind, scope, end) if end < len(items) else None)

@@ -35,21 +35,14 @@ def _bad_size() -> Response:
 
 def _page(state: SimState, req: Request, kind: str, scope: str,
           items: list[dict[str, Any]], key: str) -> Response:
-    size = paging.page_size(req.arg("max_result"), state.options.portal_page_size)
-    if size is None:
+    found = paging.page(items, kind=kind, scope=scope, size=req.arg("max_result"),
+                        default=state.options.portal_page_size, token=req.arg("next_token"))
+    if found is paging.PageFault.BAD_SIZE:
         return _bad_size()
-    start = 0
-    token = req.arg("next_token")
-    if token:
-        found = paging.decode(token, kind, scope)
-        if found is None or found > len(items):
-            return error(400, "InvalidRequestException", "Invalid next token")
-        start = found
-    end = start + size
-    out: dict[str, Any] = {key: items[start:end]}
+    if found is paging.PageFault.UNKNOWN_PAGE:
+        return error(400, "InvalidRequestException", "Invalid next token")
     # AWS sends nextToken: null on the last page; botocore's paginator stops on either.
-    out["nextToken"] = paging.encode(kind, scope, end) if end < len(items) else None
-    return json_response(200, out, api="portal")
+    return json_response(200, {key: found[0], "nextToken": found[1]}, api="portal")
 
 
 def authorized(state: SimState, req: Request) -> str | Response:
