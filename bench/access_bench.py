@@ -38,10 +38,8 @@ from scan_bench import (  # noqa: E402
     SIZES,
     SNAPSHOT,
     Sim,
-    cooldown,
-    run_child,
+    measured_child,
     signed_in_home,
-    sim_delta,
     snapshot,
 )
 
@@ -55,11 +53,8 @@ def one(sim: Sim, workdir: Path, name: str, extra: tuple[str, ...],
         env["PYTHONPATH"] = src  # the baseline commit's code, not this one's
     cmd = [PY, "-m", "ekstrio", "scan", "--sso-session", "sim", "--regions", ",".join(REGIONS),
            "--output", "json", "--quiet", "--no-save", *extra]
-    cooldown()
-    before = sim.stats()
     out = workdir / f"{name}.json"
-    wall, cpu, rss, code = run_child(cmd, env, out)
-    calls, throttled, _ = sim_delta(before, sim.stats())
+    (wall, cpu, rss, code), (calls, throttled, _) = measured_child(sim, cmd, env, out)
     doc = json.loads(out.read_text() or "{}")
     summary = doc.get("summary", {})
     truth = ground_truth(sim.org, REGIONS)

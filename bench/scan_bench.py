@@ -302,6 +302,15 @@ def cooldown() -> None:
     time.sleep(2.0)
 
 
+def measured_child(sim: Sim, cmd: list[str], env: dict[str, str], out: Path
+                   ) -> tuple[tuple[float, float, float, int], tuple[int, int, float]]:
+    """One child after a cooldown: run_child's figures, and sim_delta's over its run."""
+    cooldown()
+    before = sim.stats()
+    child = run_child(cmd, env, out)
+    return child, sim_delta(before, sim.stats())
+
+
 # ---------------------------------------------------------------------------------- runs
 def bench_ekstrio(sim: Sim, size: OrgSize, preset: str, workdir: Path, bound: Bound,
                   warm_bound: Bound, extra: tuple[str, ...] = (),
@@ -318,11 +327,8 @@ def bench_ekstrio(sim: Sim, size: OrgSize, preset: str, workdir: Path, bound: Bo
     truth = ground_truth(sim.org, size.regions)
     runs = []
     for phase, b in (("cold", bound), ("warm", warm_bound)):
-        cooldown()
-        before = sim.stats()
         out = workdir / f"scan-{size.name}-{preset}-{phase}.json"
-        wall, cpu, rss, code = run_child(cmd, env, out)
-        calls, throttled, sim_cpu = sim_delta(before, sim.stats())
+        (wall, cpu, rss, code), (calls, throttled, sim_cpu) = measured_child(sim, cmd, env, out)
         doc = json.loads(out.read_text() or "{}")
         summary = doc.get("summary", {})
         found = {(c["account_id"], c["region"], c["name"]) for c in doc.get("clusters", [])}
@@ -345,11 +351,8 @@ def bench_baseline(sim: Sim, size: OrgSize, kind: str, workdir: Path, limit: int
            "--sso-region", sim.info["sso_region"], "--regions", ",".join(REGIONS)]
     if limit is not None:
         cmd += ["--limit", str(limit)]
-    cooldown()
-    before = sim.stats()
     out = workdir / f"baseline-{size.name}-{kind}.json"
-    wall, cpu, rss, code = run_child(cmd, env, out)
-    calls, throttled, sim_cpu = sim_delta(before, sim.stats())
+    (wall, cpu, rss, code), (calls, throttled, sim_cpu) = measured_child(sim, cmd, env, out)
     result = json.loads(out.read_text() or "{}")
     truth = ground_truth(sim.org, REGIONS, limit)
     found = {tuple(c) for c in result.get("clusters", [])}
