@@ -93,25 +93,24 @@ def list_clusters(state: SimState, req: Request, creds: IssuedCredentials,
         return error(400, "InvalidParameterException",
                      "include must be 'all' (lowercase) when given")
     names = [c["name"] for c in state.org.clusters_in(creds.account_id, region)]
-    found = eks_page(req, names, "clusters", f"{creds.account_id}/{region}")
-    if isinstance(found, Response):
-        return found
-    out: dict[str, Any] = {"clusters": found[0]}
-    if found[1]:
-        out["nextToken"] = found[1]
-    return json_response(200, out, api="eks")
+    return eks_list(req, names, key="clusters", kind="clusters",
+                    scope=f"{creds.account_id}/{region}")
 
 
-def eks_page(req: Request, items: list[Any], kind: str, scope: str
-             ) -> tuple[list[Any], str | None] | Response:
-    """One page of an EKS list (``maxResults``, ``nextToken``), or EKS's 400 for the request."""
+def eks_list(req: Request, items: list[Any], *, key: str, kind: str, scope: str,
+             head: dict[str, Any] | None = None) -> Response:
+    """The page of an EKS list that ``req`` asks for (``maxResults``, ``nextToken``) as
+    ``{**head, key: page, "nextToken": …}`` (no nextToken on the last page), or EKS's 400."""
     found = paging.page(items, kind=kind, scope=scope, size=req.arg("maxResults"), default=100,
                         token=req.arg("nextToken"))
     if found is paging.PageFault.BAD_SIZE:
         return error(400, "InvalidParameterException", "maxResults must be between 1 and 100")
     if found is paging.PageFault.UNKNOWN_PAGE:
         return error(400, "InvalidParameterException", "The nextToken provided is invalid")
-    return found
+    out: dict[str, Any] = {**(head or {}), key: found[0]}
+    if found[1]:
+        out["nextToken"] = found[1]
+    return json_response(200, out, api="eks")
 
 
 def describe_cluster(state: SimState, req: Request, creds: IssuedCredentials,

@@ -15,11 +15,10 @@ InvalidParameterException).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import unquote
 
 from ekstrio.sim.access import POLICY_PREFIX, entry_json
-from ekstrio.sim.eks import denied, eks_page, error
+from ekstrio.sim.eks import denied, eks_list, error
 from ekstrio.sim.messages import Request, Response, json_response
 from ekstrio.sim.state import IssuedCredentials, SimState
 
@@ -78,14 +77,8 @@ def handle(state: SimState, req: Request, creds: IssuedCredentials, region: str,
             prefix = POLICY_PREFIX.format(partition=org.partition)
             entries = tuple(e for e in entries
                             if any(prefix + p.policy == wanted for p in e.policies))
-        page = eks_page(req, [e.principal_arn for e in entries], "access-entries",
-                     f"{scope}/{wanted or ''}")
-        if isinstance(page, Response):
-            return page
-        out: dict[str, Any] = {"accessEntries": page[0]}
-        if page[1]:
-            out["nextToken"] = page[1]
-        return json_response(200, out, api="eks")
+        return eks_list(req, [e.principal_arn for e in entries], key="accessEntries",
+                        kind="access-entries", scope=f"{scope}/{wanted or ''}")
     entry = access.entry(op.principal)
     if entry is None:
         return error(404, "ResourceNotFoundException", _NO_ENTRY, clusterName=op.cluster)
@@ -94,12 +87,7 @@ def handle(state: SimState, req: Request, creds: IssuedCredentials, region: str,
         return json_response(200, {"accessEntry": entry_json(
             entry, cluster=op.cluster, partition=org.partition, account_id=creds.account_id,
             region=region, at=at)}, api="eks")
-    page = eks_page(req, [p.as_json(org.partition, at) for p in entry.policies], "access-policies",
-                 f"{scope}/{entry.principal_arn}")
-    if isinstance(page, Response):
-        return page
-    body: dict[str, Any] = {"clusterName": op.cluster, "principalArn": entry.principal_arn,
-                            "associatedAccessPolicies": page[0]}
-    if page[1]:
-        body["nextToken"] = page[1]
-    return json_response(200, body, api="eks")
+    return eks_list(req, [p.as_json(org.partition, at) for p in entry.policies],
+                    key="associatedAccessPolicies", kind="access-policies",
+                    scope=f"{scope}/{entry.principal_arn}",
+                    head={"clusterName": op.cluster, "principalArn": entry.principal_arn})
