@@ -16,21 +16,20 @@ Names come from a template over ``{account_id} {account_name} {role} {region} {c
 default, ``{account_name}/{cluster}``, is made unique deterministically: names shared by several
 entries get ``@role``, then ``@region``, then ``@account_id`` appended, each only when that part
 differs inside the group; a name still taken by a foreign entry gets ``-2``, ``-3``, ….
-The same machinery names AWS config profiles (:mod:`ekstrio.profiles`).
+The same machinery (:mod:`ekstrio.entry_names`) names AWS config profiles (:mod:`ekstrio.profiles`).
+What goes in comes from a scan document through :mod:`ekstrio.kube_targets`.
 """
 
 from __future__ import annotations
 
 import copy
-import re
-import string
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ekstrio.aws import untrusted
+from ekstrio.entry_names import unique_names
 from ekstrio.errors import ConfigError, UsageError
-from ekstrio.scan_document import ClusterEntry, ScanDocument
+from ekstrio.kube_targets import Inventory, SsoRef, Target
 
 EXTENSION_NAME = "ekstrio"
 MANAGED_BY = "ekstrio"
@@ -44,67 +43,10 @@ EXEC_API_VERSION = EXEC_API_V1
 AWS_EXEC_API_VERSION = EXEC_API_V1BETA1
 EXEC_APIS = {"v1": EXEC_API_V1, "v1beta1": EXEC_API_V1BETA1}
 DEFAULT_CONTEXT_TEMPLATE = "{account_name}/{cluster}"
-PLACEHOLDERS = ("account_id", "account_name", "role", "region", "cluster")
 SECTIONS = ("clusters", "users", "contexts")
 _SECTION_BODY = {"clusters": "cluster", "users": "user", "contexts": "context"}
 # The exec keys ekstrio writes; any other key in an owned exec block is kept.
 _EXEC_OWNED = ("apiVersion", "command", "args", "env", "interactiveMode")
-# Characters kept in generated names; anything else (spaces above all) becomes "-" so that a
-# context can be named on a shell command line without quoting.
-_UNSAFE = re.compile(r"[^A-Za-z0-9._/@:+=-]+")
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One kubeconfig entry to write: a cluster seen through one role."""
-
-    account_id: str
-    account_name: str
-    region: str
-    cluster: str
-    role: str
-    arn: str
-    server: str
-    ca_data: str | None
-    cluster_id: str | None = None  # Outposts local clusters sign their id, not their name
-
-    @property
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.account_id, self.region, self.cluster, self.role)
-
-    def fields(self) -> dict[str, str]:
-        return {"account_id": self.account_id, "account_name": self.account_name,
-                "role": self.role, "region": self.region, "cluster": self.cluster}
-
-
-@dataclass(frozen=True, slots=True)
-class SkippedCluster:
-    account_id: str
-    region: str
-    cluster: str
-    status: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class SsoRef:
-    """Which SSO sign-in the exec plugin uses (from the inventory's ``sso``)."""
-
-    session: str | None
-    start_url: str
-    region: str
-
-
-@dataclass(frozen=True, slots=True)
-class Inventory:
-    targets: tuple[Target, ...]
-    skipped: tuple[SkippedCluster, ...]
-    completed: frozenset[tuple[str, str]]
-    seen: frozenset[tuple[str, str, str]]  # (account, region, cluster) of every cluster listed
-    sso: SsoRef | None
-    partition: str = "aws"
-    # (account_id, account_name, role) of every cluster record, with or without an endpoint
-    roles: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,170 +80,6 @@ class Plan:
         return bool(self.added or self.updated or self.removed)
 
 
-# --- inventory ---------------------------------------------------------------------------------
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def parse_inventory(doc: Any) -> Inventory:
-    """Read a parsed scan JSON document (schema ``ekstrio.scan/v1``) into targets."""
-    return inventory_of(ScanDocument.from_json(doc))
-
-
-def check_entry(index: int, item: ClusterEntry) -> None:
-    """Raise ConfigError unless every value of a cluster record that reaches a kubeconfig or
-    an AWS config is what AWS documents for it (aws/untrusted.py).
-
-    The scan checks answers as they arrive; a scan document is input again when it is read
-    back (``--from FILE``, an inventory saved before names were checked, a hand edit), and
-    these values become YAML and INI. The message names the record and field, not the value.
-    """
-    checks: list[tuple[Callable[[object, str], object], object, str]] = [
-        (untrusted.account_id, item.account_id, "account_id"),
-        (untrusted.region, item.region, "region"),
-        (untrusted.cluster_name, item.name, "name"),
-        *((untrusted.role_name, role, "roles[]") for role in item.roles),
-    ]
-    optional: list[tuple[Callable[[object, str], object], object, str]] = [
-        (untrusted.account_name, item.account_name, "account_name"),
-        (untrusted.https_endpoint, item.endpoint, "endpoint"),
-        (untrusted.ca_data, item.certificate_authority_data, "certificate_authority_data"),
-        (untrusted.text, item.outpost_id, "outpost_id"),
-        (untrusted.text, item.arn, "arn"),
-        (untrusted.text, item.status, "status")]
-    checks += [entry for entry in optional if entry[1]]
-    for check, value, key in checks:
-        try:
-            check(value, key)
-        except untrusted.BadValue as exc:
-            raise ConfigError(f"scan document clusters[{index}].{exc}; run `ekstrio scan` "
-                              "again") from None
-
-
-def _role_order(item: ClusterEntry) -> list[str]:
-    # With `scan --access` results the role most likely to get in comes first (the document
-    # keeps them best first); without them, the scan's order.
-    if not item.access:
-        return list(item.roles)
-    ranked = [role for role in item.access if role in item.roles]
-    return ranked + [role for role in item.roles if role not in ranked]
-
-
-def inventory_of(doc: ScanDocument, *, only_accessible: bool = False) -> Inventory:
-    """The kubeconfig targets of a scan: one per cluster with an endpoint and role.
-
-    ``only_accessible``: only roles that ``scan --access`` found can get in (the cluster's
-    own answer when it was asked live, else the EKS API's); a cluster checked by no role
-    is left out, with the reason in ``skipped``."""
-    targets: list[Target] = []
-    order: dict[tuple[str, str, str, str], int] = {}
-    skipped: list[SkippedCluster] = []
-    seen: set[tuple[str, str, str]] = set()
-    roles_seen: dict[tuple[str, str], str] = {}
-    for index, item in enumerate(doc.clusters):
-        check_entry(index, item)
-        account, region, name = item.account_id, item.region, item.name
-        account_name = item.account_name or account
-        seen.add((account, region, name))
-        for role in item.roles:
-            roles_seen[(account, role)] = account_name
-        status = item.status or "UNKNOWN"
-        if not item.endpoint:
-            skipped.append(SkippedCluster(account, region, name, status,
-                                          f"no endpoint (status {status})"))
-            continue
-        if not item.roles:
-            skipped.append(SkippedCluster(account, region, name, status, "no role to sign in with"))
-            continue
-        roles = _role_order(item)
-        if only_accessible:
-            roles = [r for r in roles if item.access and r in item.access
-                     and item.access[r].gets_in]
-            if not roles:
-                skipped.append(SkippedCluster(account, region, name, status,
-                                              "no role can get in (scan --access)"))
-                continue
-        for rank, role in enumerate(roles):
-            order[(account, region, name, role)] = rank
-            targets.append(Target(
-                account_id=account, account_name=account_name,
-                region=region, cluster=name, role=role,
-                arn=item.arn, server=item.endpoint,
-                ca_data=item.certificate_authority_data or None,
-                cluster_id=item.outpost_id or None,
-            ))
-    sso = None
-    if doc.sso.session or doc.sso.start_url:
-        sso = SsoRef(session=doc.sso.session or None, start_url=doc.sso.start_url or "",
-                     region=doc.sso.region or "")
-    unique = {t.key: t for t in targets}  # a record listed twice must not make two entries
-    # Clusters in key order; within a cluster, its best role first.
-    keys = sorted(unique, key=lambda k: (k[:3], order.get(k, 0), k[3]))
-    return Inventory(tuple(unique[k] for k in keys), tuple(skipped),
-                     frozenset(doc.completed), frozenset(seen), sso, doc.partition,
-                     tuple((a, n, r) for (a, r), n in sorted(roles_seen.items())))
-
-
-# --- naming ------------------------------------------------------------------------------------
-
-def check_template(template: str) -> None:
-    """Raise UsageError unless ``template`` uses only the known placeholders (and one)."""
-    try:
-        names = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-    except ValueError as exc:
-        raise UsageError(f"bad name template {template!r}: {exc}") from None
-    unknown = sorted({n for n in names if n not in PLACEHOLDERS})
-    if unknown:
-        raise UsageError(f"bad name template {template!r}: unknown placeholder "
-                         f"{{{unknown[0]}}}; use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
-    if not names:
-        raise UsageError(f"bad name template {template!r}: use at least one placeholder")
-
-
-def sanitize(name: str) -> str:
-    return _UNSAFE.sub("-", name).strip("-") or "-"
-
-
-def unique_names(
-    items: Sequence[Mapping[str, str]],
-    template: str,
-    disambiguators: Sequence[str],
-    taken: Iterable[str] = (),
-) -> list[str]:
-    """Render ``template`` for every item and make the names unique, deterministically.
-
-    Names shared by several items get ``@value`` for each disambiguator whose value differs
-    inside the group (in the given order, until unique); names in ``taken`` (foreign entries)
-    or still shared get ``-2``, ``-3``, … in the order of the items' values.
-    """
-    check_template(template)
-    try:
-        names = [sanitize(template.format_map(dict(item))) for item in items]
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        raise UsageError(f"bad name template {template!r}: {exc!r}") from None
-    for part in disambiguators:
-        groups: dict[str, list[int]] = {}
-        for i, name in enumerate(names):
-            groups.setdefault(name, []).append(i)
-        for members in groups.values():
-            if len(members) > 1 and len({items[i][part] for i in members}) > 1:
-                for i in members:
-                    names[i] = sanitize(f"{names[i]}@{items[i][part]}")
-    blocked = set(taken)
-    order = sorted(range(len(items)), key=lambda i: (names[i], sorted(items[i].items())))
-    final: list[str] = [""] * len(items)
-    used: set[str] = set()
-    for i in order:
-        candidate, n = names[i], 1
-        while candidate in blocked or candidate in used:
-            n += 1
-            candidate = f"{names[i]}-{n}"
-        used.add(candidate)
-        final[i] = candidate
-    return final
-
-
 # --- the document ------------------------------------------------------------------------------
 
 def empty_document() -> dict[str, Any]:
@@ -325,6 +103,10 @@ def validate_document(doc: Any) -> dict[str, Any]:
             if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
                 raise ConfigError(f"the kubeconfig's {section!r} has an entry without a name")
     return doc
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def _marker(entry: Mapping[str, Any], section: str) -> tuple[str, str, str, str] | None:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ekstrio import kubeconfig_io
-from ekstrio.kubeconfig import ExecSpec, Inventory, Plan, reconcile
+from ekstrio.kube_targets import Inventory
+from ekstrio.kubeconfig import ExecSpec, Plan, reconcile
 from ekstrio.kubeconfig_io import WriteResult
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")

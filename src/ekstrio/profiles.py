@@ -25,8 +25,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ekstrio.aws import untrusted
+from ekstrio.entry_names import unique_names
 from ekstrio.errors import ConfigError, UsageError
-from ekstrio.kubeconfig import Inventory, SsoRef, unique_names
+from ekstrio.kube_targets import Inventory, SsoRef
 
 BEGIN = "# BEGIN ekstrio profiles (managed by `ekstrio profiles`; edits inside are replaced)"
 END = "# END ekstrio profiles"

@@ -13,7 +13,7 @@ from ekstrio.access_live import LiveOutcome, LiveResult
 from ekstrio.access_record import RoleAccess
 from ekstrio.commands.scan import bare_access_flag
 from ekstrio.errors import ConfigError
-from ekstrio.kubeconfig import inventory_of
+from ekstrio.kube_targets import inventory_of
 from ekstrio.scan_document import ScanDocument, check_schema
 
 ADMIN = RoleAccess(AccessVerdict(AccessState.ADMIN))

@@ -8,16 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
+from ekstrio.entry_names import unique_names
 from ekstrio.errors import ConfigError, UsageError
-from ekstrio.kubeconfig import (
-    ExecSpec,
-    Inventory,
-    empty_document,
-    parse_inventory,
-    reconcile,
-    unique_names,
-    validate_document,
-)
+from ekstrio.kube_targets import Inventory, parse_inventory
+from ekstrio.kubeconfig import ExecSpec, empty_document, reconcile, validate_document
 from ekstrio.kubeconfig_io import dump_yaml
 
 SSO = {"session": "corp", "start_url": "https://d-1.awsapps.com/start", "region": "us-east-1"}

@@ -17,7 +17,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("configuration", ("aws_config", "settings", "user_config", "filters", "exec_cache")),
     ("values", ("scan_records", "scan_failures", "scan_document", "scan_diff", "scan_api",
                 "kubeconfig", "access", "access_live", "access_record", "kube_contexts",
-                "exec_plugin")),
+                "exec_plugin", "kube_targets", "entry_names")),
     ("stores", ("inventory", "kubeconfig_io", "kubeconfig_dir", "profiles")),
     ("engine and sign-in", ("scan", "account_credentials", "scan_aws", "auth.*", "access_aws",
                             "kube_live", "access_scan", "token_credentials")),

@@ -11,7 +11,7 @@ import pytest
 
 from ekstrio import cli
 from ekstrio.errors import ConfigError, UsageError
-from ekstrio.kubeconfig import Inventory, parse_inventory
+from ekstrio.kube_targets import Inventory, parse_inventory
 from ekstrio.profiles import (
     BEGIN,
     END,

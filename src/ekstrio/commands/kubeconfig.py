@@ -10,15 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from cyclopts import Parameter
 
+from ekstrio.entry_names import check_template
 from ekstrio.errors import ConfigError, EkstrioError, ExitCode, UsageError
-from ekstrio.kubeconfig import (
-    DEFAULT_CONTEXT_TEMPLATE,
-    EXEC_APIS,
-    ExecSpec,
-    Inventory,
-    Plan,
-    check_template,
-)
+from ekstrio.kube_targets import Inventory
+from ekstrio.kubeconfig import DEFAULT_CONTEXT_TEMPLATE, EXEC_APIS, ExecSpec, Plan
 from ekstrio.model import SessionChoice
 from ekstrio.profiles import DEFAULT_PROFILE_TEMPLATE
 from ekstrio.session_flags import Profile, SsoRegion, SsoSession, StartUrl
@@ -115,7 +110,8 @@ def kubeconfig(
     """
     from ekstrio import kubeconfig_io
     from ekstrio.access_record import AccessMode
-    from ekstrio.kubeconfig import inventory_of, reconcile
+    from ekstrio.kube_targets import inventory_of
+    from ekstrio.kubeconfig import reconcile
     from ekstrio.scan_document import ScanDocument
     from ekstrio.scan_runtime import ScanOptions
 

@@ -50,7 +50,7 @@ def profiles(
     touched.
     """
     from ekstrio import kubeconfig_io
-    from ekstrio.kubeconfig import SsoRef, parse_inventory
+    from ekstrio.kube_targets import SsoRef, parse_inventory
     from ekstrio.profiles import (
         SessionSection,
         cached_account_roles,
