@@ -16,7 +16,7 @@ import jmespath.exceptions
 import yaml
 
 from ekstrio.errors import UsageError
-from ekstrio.scan_document import iter_json
+from ekstrio.json_pieces import iter_json
 
 DocumentFormat = Literal["json", "yaml"]
 

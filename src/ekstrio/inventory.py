@@ -26,8 +26,9 @@ from typing import Any
 from ekstrio.cache_home import cache_home
 from ekstrio.errors import ConfigError
 from ekstrio.fileio import atomic_write, target_stat
+from ekstrio.json_pieces import iter_json
 from ekstrio.model import Account, SsoSession
-from ekstrio.scan_document import ScanDocument, iter_json
+from ekstrio.scan_document import ScanDocument
 
 LISTS_SCHEMA = "ekstrio.lists/v1"
 DEFAULT_LIST_TTL = 3600.0
@@ -42,7 +43,7 @@ def inventory_path(env: Mapping[str, str] | None = None) -> Path:
 
 
 def _dump(doc: Mapping[str, Any]) -> Iterator[bytes]:
-    # In pieces, never the whole document as one string: see scan_document.iter_json.
+    # In pieces, never the whole document as one string: see json_pieces.iter_json.
     return (piece.encode() for piece in iter_json(doc))
 
 

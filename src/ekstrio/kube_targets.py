@@ -16,7 +16,8 @@ from typing import Any
 
 from ekstrio.aws import untrusted
 from ekstrio.errors import ConfigError
-from ekstrio.scan_document import ClusterEntry, ScanDocument
+from ekstrio.scan_document import ScanDocument
+from ekstrio.scan_entries import ClusterEntry
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,8 @@ from ekstrio.aws.untrusted import terminal_safe
 from ekstrio.logs import account_label
 from ekstrio.model import Cluster
 from ekstrio.scan_diff import InventoryDiff
-from ekstrio.scan_document import ClusterEntry, ErrorEntry, ScanDocument, SkippedEntry, Summary
+from ekstrio.scan_document import ScanDocument
+from ekstrio.scan_entries import ClusterEntry, ErrorEntry, SkippedEntry, Summary
 from ekstrio.scan_records import (
     Record,
     RecordHandler,

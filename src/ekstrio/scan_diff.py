@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ekstrio.scan_document import ClusterEntry, ScanDocument
+from ekstrio.scan_document import ScanDocument
+from ekstrio.scan_entries import ClusterEntry
 
 # Fields whose change makes a cluster "changed" in --diff.
 DIFF_FIELDS = (

@@ -30,7 +30,8 @@ from ekstrio.logs import account_label
 from ekstrio.model import RoleCredentials, SessionChoice, SsoSession
 from ekstrio.scan import ScanRequest, run_scan
 from ekstrio.scan_aws import open_scan, scan_environment
-from ekstrio.scan_document import AccessSummary, ScanDocument
+from ekstrio.scan_document import ScanDocument
+from ekstrio.scan_entries import AccessSummary
 from ekstrio.scan_records import (
     AccountDone,
     Record,

@@ -16,7 +16,7 @@ import trio
 from ekstrio.model import SsoSession
 from ekstrio.scan import ScanRequest, run_scan
 from ekstrio.scan_aws import open_scan
-from ekstrio.scan_document import ClusterEntry
+from ekstrio.scan_entries import ClusterEntry
 from ekstrio.scan_records import ScanCollector, ScanReport
 from ekstrio.settings import Preset, load_preset
 from ekstrio.sim.options import SimOptions

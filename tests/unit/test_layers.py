@@ -12,12 +12,13 @@ SRC = Path(ekstrio.__file__).parent
 
 # Lowest first. A module may import its own layer and those below, never one above.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("ekstrio", "errors", "model", "fileio", "slots", "logs", "cache_home")),
+    ("foundation", ("ekstrio", "errors", "model", "fileio", "slots", "logs", "cache_home",
+                    "json_pieces")),
     ("protocols and the sim", ("aws.*", "sim.*")),
     ("configuration", ("aws_config", "settings", "user_config", "filters", "exec_cache")),
     ("values", ("scan_records", "scan_failures", "scan_document", "scan_diff", "scan_api",
                 "kubeconfig", "access", "access_live", "access_record", "kube_contexts",
-                "exec_plugin", "kube_targets", "entry_names")),
+                "exec_plugin", "scan_entries", "kube_targets", "entry_names")),
     ("stores", ("inventory", "kubeconfig_io", "kubeconfig_dir", "profiles")),
     ("engine and sign-in", ("scan", "account_credentials", "scan_aws", "auth.*", "access_aws",
                             "kube_live", "access_scan", "token_credentials")),

@@ -19,7 +19,8 @@ from ekstrio.output import (
     render_table,
     summary_line,
 )
-from ekstrio.scan_document import ClusterEntry, ScanDocument
+from ekstrio.scan_document import ScanDocument
+from ekstrio.scan_entries import ClusterEntry
 from ekstrio.scan_records import (
     AccountDone,
     AccountFound,
@@ -153,13 +154,13 @@ def test_no_partial_line_when_complete() -> None:
 
 
 def test_document_is_written_in_pieces_equal_to_one_dump() -> None:
-    from ekstrio import scan_document
+    from ekstrio import json_pieces
 
     doc = {"schema": "ekstrio.scan/v1", "clusters": [
         {"name": f"c{i}", "certificate_authority_data": "QUJD" * 300, "tags": {"é": "ü"}}
         for i in range(400)]}
-    pieces = list(scan_document.iter_json(doc))
+    pieces = list(json_pieces.iter_json(doc))
     assert len(pieces) > 5
     assert all(len(piece) < 2 * 64 * 1024 for piece in pieces)
     assert "".join(pieces) == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    assert scan_document.dumps_json(doc) == "".join(pieces)
+    assert json_pieces.dumps_json(doc) == "".join(pieces)

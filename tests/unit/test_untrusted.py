@@ -16,7 +16,7 @@ from ekstrio.aws import eks, portal, untrusted
 from ekstrio.errors import AwsError
 from ekstrio.model import Account, Cluster, ClusterInfo
 from ekstrio.output import clusters_table, render_table
-from ekstrio.scan_document import ClusterEntry
+from ekstrio.scan_entries import ClusterEntry
 from ekstrio.scan_records import ScanCollector, ScanError
 
 # What an intercepting endpoint sent: INI that makes botocore run a command, and escapes that
