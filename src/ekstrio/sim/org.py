@@ -1,37 +1,26 @@
 """The emulated organisation: accounts, permission-set roles, disabled regions and clusters.
 
 Everything is derived from ``SimOptions.seed`` with one ``random.Random``, so the same options
-always give the same organisation. :meth:`Organisation.dump` is the ground truth that tests compare
-a scan to.
+always give the same organisation (each cluster is drawn by :mod:`ekstrio.sim.clusters`).
+:meth:`Organisation.dump` is the ground truth that tests compare a scan to.
 """
 
 from __future__ import annotations
 
-import base64
 import random
-import textwrap
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ekstrio.sim import truth
 from ekstrio.sim.access import ClusterAccess, Reach, draw_access
+from ekstrio.sim.clusters import ENVS, PURPOSES, TEAMS, make_cluster
 from ekstrio.sim.options import OPT_IN_REGIONS, SimOptions
 
 #: Permission sets whose policies allow eks:ListClusters / eks:DescribeCluster.
 EKS_ROLES = ("AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess", "EKSDeveloper")
 #: Permission sets without EKS permissions: EKS answers them 403 AccessDeniedException.
 NO_EKS_ROLES = ("BillingAccess", "SupportUser")
-
-_TEAMS = ("payments", "search", "identity", "data", "platform", "mobile", "ads", "shop",
-          "ledger", "media", "ml", "edge", "growth", "infra", "support", "risk")
-_ENVS = ("prod", "staging", "dev", "sandbox", "qa", "shared")
-_PURPOSES = ("web", "api", "batch", "jobs", "ingest", "core", "ops", "gpu", "mesh", "etl")
-_VERSIONS = ("1.29", "1.30", "1.31", "1.32", "1.33")
-_STATUSES = ("ACTIVE", "CREATING", "UPDATING", "FAILED", "DELETING")
-_STATUS_WEIGHTS = (85, 5, 5, 3, 2)
-_AUTH_MODES = ("API_AND_CONFIG_MAP", "API", "CONFIG_MAP")
-
 
 #: A permission set whose policy allows eks:ListClusters/DescribeCluster but never the
 #: access-entry reads (ListAccessEntries, DescribeAccessEntry, ListAssociatedAccessPolicies).
@@ -123,71 +112,6 @@ class Organisation:
             },
             "accounts": accounts,
         }
-
-
-def _fake_ca_data(rng: random.Random) -> str:
-    """base64 of a PEM-shaped certificate: the same shape as EKS's certificateAuthority.data.
-
-    The body is random DER-looking bytes (starting with a SEQUENCE header), not a real
-    certificate: nothing in the sim or the client validates it, and it is cheap to make.
-    """
-    der = b"\x30\x82\x02\xf4\x30\x82\x01\xdc\xa0\x03\x02\x01\x02" + rng.randbytes(743)
-    body = "\n".join(textwrap.wrap(base64.b64encode(der).decode(), 64))
-    pem = f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
-    return base64.b64encode(pem.encode()).decode()
-
-
-def _make_cluster(rng: random.Random, name: str, account_id: str, region: str,
-                  partition: str, dns_suffix: str) -> dict[str, Any]:
-    status = rng.choices(_STATUSES, _STATUS_WEIGHTS)[0]
-    version = rng.choice(_VERSIONS)
-    host_id = rng.randbytes(16).hex().upper()
-    team = name.split("-", 1)[0]
-    cluster: dict[str, Any] = {
-        "name": name,
-        "arn": f"arn:{partition}:eks:{region}:{account_id}:cluster/{name}",
-        "createdAt": 1_650_000_000 + rng.randrange(120_000_000) + rng.randrange(1000) / 1000,
-        "version": version,
-        "roleArn": f"arn:{partition}:iam::{account_id}:role/eks-cluster-{name}",
-        "resourcesVpcConfig": {
-            "subnetIds": [f"subnet-{rng.randbytes(8).hex()[:17]}" for _ in range(3)],
-            "securityGroupIds": [],
-            "clusterSecurityGroupId": f"sg-{rng.randbytes(9).hex()[:17]}",
-            "vpcId": f"vpc-{rng.randbytes(9).hex()[:17]}",
-            "endpointPublicAccess": True,
-            "endpointPrivateAccess": rng.random() < 0.5,
-            "publicAccessCidrs": ["0.0.0.0/0"],
-        },
-        "kubernetesNetworkConfig": {"serviceIpv4Cidr": "10.100.0.0/16", "ipFamily": "ipv4"},
-        "logging": {"clusterLogging": [{
-            "types": ["api", "audit", "authenticator", "controllerManager", "scheduler"],
-            "enabled": False,
-        }]},
-        "status": status,
-        "platformVersion": f"eks.{rng.randrange(1, 40)}",
-        "tags": {"team": team, "env": rng.choice(_ENVS), "owner": f"{team}@example.com"},
-        "accessConfig": {
-            "bootstrapClusterCreatorAdminPermissions": rng.random() < 0.8,
-            "authenticationMode": rng.choices(_AUTH_MODES, (70, 25, 5))[0],
-        },
-        "upgradePolicy": {"supportType": rng.choice(("STANDARD", "EXTENDED"))},
-        "health": {"issues": []},
-    }
-    if rng.random() < 0.3:
-        cluster["tags"]["cost-center"] = str(rng.randrange(1000, 9999))
-    # EKS publishes endpoint, CA and OIDC issuer only once the control plane exists.
-    if status in ("ACTIVE", "UPDATING", "DELETING"):
-        cluster["endpoint"] = (
-            f"https://{host_id}.{rng.choice(('gr7', 'yl4', 'sk1', 'al2'))}"
-            f".{region}.eks.{dns_suffix}"
-        )
-        cluster["certificateAuthority"] = {"data": _fake_ca_data(rng)}
-        cluster["identity"] = {
-            "oidc": {"issuer": f"https://oidc.eks.{region}.{dns_suffix}/id/{host_id}"}
-        }
-    else:
-        cluster["certificateAuthority"] = {}
-    return cluster
 
 
 def _cluster_sizes(rng: random.Random, total: int, large: int, npairs: int) -> list[int]:
@@ -306,7 +230,7 @@ def generate(options: SimOptions) -> Organisation:
         while account_id in seen_ids:
             account_id = f"{rng.randrange(10**11, 10**12):012d}"
         seen_ids.add(account_id)
-        base = f"{rng.choice(_TEAMS)}-{rng.choice(_ENVS)}"
+        base = f"{rng.choice(TEAMS)}-{rng.choice(ENVS)}"
         seen_names[base] += 1
         name = base if seen_names[base] == 1 else f"{base}-{seen_names[base]}"
         # About one account in ten (and always the third one, so small orgs have one) has
@@ -345,13 +269,13 @@ def generate(options: SimOptions) -> Organisation:
                                           strict=False):
         cluster_names: set[str] = set()
         if size > 100:
-            prefix = rng.choice(_TEAMS)
-            cluster_names = {f"{prefix}-{rng.choice(_PURPOSES)}-{n:03d}" for n in range(size)}
+            prefix = rng.choice(TEAMS)
+            cluster_names = {f"{prefix}-{rng.choice(PURPOSES)}-{n:03d}" for n in range(size)}
         while len(cluster_names) < size:
-            cluster_names.add(f"{rng.choice(_TEAMS)}-{rng.choice(_PURPOSES)}-{rng.choice(_ENVS)}"
+            cluster_names.add(f"{rng.choice(TEAMS)}-{rng.choice(PURPOSES)}-{rng.choice(ENVS)}"
                       f"{'' if rng.random() < 0.7 else '-' + str(rng.randrange(2, 9))}")
         clusters[(account_id, region)] = tuple(
-            _make_cluster(rng, n, account_id, region, partition, dns_suffix)
+            make_cluster(rng, n, account_id, region, partition, dns_suffix)
             for n in sorted(cluster_names)
         )
     eks_ids = {a.account_id for a in accounts if any(r.eks for r in a.roles)}
