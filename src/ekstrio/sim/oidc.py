@@ -98,13 +98,23 @@ def _client(state: SimState, body: dict[str, Any]) -> OidcClient | Response:
     return client
 
 
-def start_device_authorization(state: SimState, req: Request) -> Response:
+def _body_and_client(state: SimState, req: Request) -> tuple[dict[str, Any], OidcClient] | Response:
+    """The JSON body of a device-authorization or token request and its registered client, or
+    the error to answer."""
     body = req.json()
     if body is None:
         return _invalid_request("Request body is not a JSON object")
     client = _client(state, body)
     if isinstance(client, Response):
         return client
+    return body, client
+
+
+def start_device_authorization(state: SimState, req: Request) -> Response:
+    found = _body_and_client(state, req)
+    if isinstance(found, Response):
+        return found
+    body, client = found
     if body.get("startUrl") != state.org.start_url:
         return _invalid_request("Invalid start url")
     dc = state.start_device(client.client_id)
@@ -129,12 +139,10 @@ def _token_response(state: SimState, client: OidcClient) -> Response:
 
 
 def create_token(state: SimState, req: Request) -> Response:
-    body = req.json()
-    if body is None:
-        return _invalid_request("Request body is not a JSON object")
-    client = _client(state, body)
-    if isinstance(client, Response):
-        return client
+    found = _body_and_client(state, req)
+    if isinstance(found, Response):
+        return found
+    body, client = found
     grant = body.get("grantType")
     if grant == GRANT_DEVICE:
         return _device_grant(state, client, body)
