@@ -38,6 +38,11 @@ SimHandle:
 
         sim = sim_for_module(seed=11, accounts=6, regions=REGIONS, large_lists=0)
 
+``async with scan_api(sim, preset, cold=True) as api``: the real ScanApi
+    (``scan_aws.open_scan``) against that sim, with a token it issued; ``cold``: no list or
+    credential cache. ``scan_report(api, sim, **request)``: one ``run_scan`` over it, every
+    region of the sim unless ``regions=`` says otherwise.
+
 For CLI-level tests: ``ekstrio.sim.testing.run_sim_process(*args)`` starts
 ``ekstrio sim serve --port 0 ARGS`` and yields ``(process, SimHandle)``.
 """
@@ -45,11 +50,16 @@ For CLI-level tests: ``ekstrio.sim.testing.run_sim_process(*args)`` starts
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 
+from ekstrio.model import SsoSession
+from ekstrio.scan import ScanRequest, run_scan
+from ekstrio.scan_aws import AwsScanApi, open_scan
+from ekstrio.scan_records import ScanCollector, ScanReport
+from ekstrio.settings import Preset
 from ekstrio.sim.options import SimOptions
 from ekstrio.sim.testing import SimHandle, run_sim_in_thread
 
@@ -88,3 +98,25 @@ def sim_for_module(**options: Any) -> Any:
             yield handle
 
     return sim
+
+
+@contextlib.asynccontextmanager
+async def scan_api(sim: SimHandle, preset: Preset, *, cold: bool = True
+                   ) -> AsyncIterator[AwsScanApi]:
+    """The real ScanApi against ``sim``, signed in with a token the sim issued."""
+    token = sim.issue_token()
+
+    async def access_token() -> str:
+        return token
+
+    async with open_scan(SsoSession(sim.start_url, sim.sso_region), preset,
+                         access_token=lambda _t: access_token, env=sim.env, refresh=cold,
+                         use_list_cache=not cold) as (api, _):
+        yield api
+
+
+async def scan_report(api: AwsScanApi, sim: SimHandle, **request: Any) -> ScanReport:
+    """One scan over ``api``: every region of ``sim`` unless ``regions=`` says otherwise."""
+    regions = tuple(request.pop("regions", sim.org["regions"]))
+    return await run_scan(ScanRequest(regions=regions, **request), api,
+                          collector=ScanCollector(stats=api.t.stats))

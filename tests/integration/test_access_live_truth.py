@@ -28,12 +28,9 @@ from ekstrio.access_live import LiveOutcome
 from ekstrio.access_record import RoleAccess
 from ekstrio.access_scan import check_access
 from ekstrio.aws.endpoints import resolve
-from ekstrio.model import RoleCredentials, SsoSession
-from ekstrio.scan import ScanRequest, run_scan
-from ekstrio.scan_aws import open_scan
-from ekstrio.scan_records import ScanCollector
+from ekstrio.model import RoleCredentials
 from ekstrio.sim.testing import SimHandle
-from sim_fixtures import sim_for_module
+from sim_fixtures import scan_api, scan_report, sim_for_module
 
 pytestmark = pytest.mark.usefixtures("live_retries")
 
@@ -54,18 +51,9 @@ def served(sim: SimHandle) -> bool:
 
 
 def live_access(sim: SimHandle) -> Access:
-    session = SsoSession(sim.start_url, sim.sso_region)
-    token = sim.issue_token()
-
-    async def access_token() -> str:
-        return token
-
     async def main() -> Access:
-        async with open_scan(session, FAST, access_token=lambda _t: access_token,
-                             env=sim.env, refresh=True, use_list_cache=False) as (api, _):
-            report = await run_scan(ScanRequest(regions=tuple(sim.org["regions"]),
-                                                all_roles=True), api,
-                                    collector=ScanCollector(stats=api.t.stats))
+        async with scan_api(sim, FAST) as api:
+            report = await scan_report(api, sim, all_roles=True)
 
             async def credentials(account_id: str, role: str) -> RoleCredentials | None:
                 return api.used_credentials(account_id, role)

@@ -19,11 +19,9 @@ from ekstrio.access_aws import AccessStats
 from ekstrio.access_record import RoleAccess
 from ekstrio.access_scan import check_access
 from ekstrio.aws.endpoints import resolve
-from ekstrio.model import RoleCredentials, SsoSession
-from ekstrio.scan import ScanRequest, run_scan
-from ekstrio.scan_aws import open_scan
-from ekstrio.scan_records import ScanCollector
+from ekstrio.model import RoleCredentials
 from ekstrio.sim.testing import SimHandle, run_sim_in_thread
+from sim_fixtures import scan_api, scan_report
 
 pytestmark = pytest.mark.usefixtures("live_retries")
 
@@ -31,18 +29,9 @@ Access = dict[tuple[str, str, str], dict[str, RoleAccess]]
 
 
 def scan_with_access(sim: SimHandle) -> tuple[Access, AccessStats, int, int]:
-    session = SsoSession(sim.start_url, sim.sso_region)
-    token = sim.issue_token()
-
-    async def access_token() -> str:
-        return token
-
     async def main() -> tuple[Access, AccessStats, int, int]:
-        async with open_scan(session, FAST, access_token=lambda _t: access_token,
-                             env=sim.env, refresh=True, use_list_cache=False) as (api, _):
-            report = await run_scan(ScanRequest(regions=tuple(sim.org["regions"]),
-                                                all_roles=True), api,
-                                    collector=ScanCollector(stats=api.t.stats))
+        async with scan_api(sim, FAST) as api:
+            report = await scan_report(api, sim, all_roles=True)
             scan_calls = api.t.stats.calls
             stats = AccessStats()
 

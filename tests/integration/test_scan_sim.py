@@ -13,14 +13,12 @@ from typing import Any
 import pytest
 import trio
 
-from ekstrio.model import SsoSession
-from ekstrio.scan import ScanRequest, run_scan
-from ekstrio.scan_aws import open_scan
 from ekstrio.scan_entries import ClusterEntry
-from ekstrio.scan_records import ScanCollector, ScanReport
+from ekstrio.scan_records import ScanReport
 from ekstrio.settings import Preset, load_preset
 from ekstrio.sim.options import SimOptions
 from ekstrio.sim.testing import SimHandle, run_sim_in_thread
+from sim_fixtures import scan_api, scan_report
 
 # No pacing: these tests check what is found, not how fast; the sim's quotas are off too.
 FAST = dataclasses.replace(load_preset("aggressive"), workers=64, portal_rps=10_000.0,
@@ -40,18 +38,10 @@ def sim_options(**overrides: Any) -> SimOptions:
 def scan_sim(sim: SimHandle, preset: Preset = FAST, *, cold: bool = True,
              **request: Any) -> ScanReport:
     """One scan in-process against ``sim`` (``cold``: no list or credential cache)."""
-    session = SsoSession(sim.start_url, sim.sso_region)
-    token = sim.issue_token()
-
-    async def access_token() -> str:
-        return token
 
     async def main() -> ScanReport:
-        async with open_scan(session, preset, access_token=lambda _t: access_token,
-                             env=sim.env, refresh=cold, use_list_cache=not cold) as (api, _):
-            regions = tuple(request.pop("regions", sim.org["regions"]))
-            return await run_scan(ScanRequest(regions=regions, **request), api,
-                                  collector=ScanCollector(stats=api.t.stats))
+        async with scan_api(sim, preset, cold=cold) as api:
+            return await scan_report(api, sim, **request)
 
     return trio.run(main)
 

@@ -281,18 +281,28 @@ async def test_account_list_failure_is_an_accounts_error() -> None:
     assert [(e.stage, e.account_id) for e in report.errors] == [("accounts", None)]
 
 
+def token_refused() -> AccessDeniedError:
+    # The portal's answer to an SSO token that is gone (401): nothing else can work.
+    return AccessDeniedError("UnauthorizedException", "Session token not found or invalid",
+                             status=401, service="sso")
+
+
+async def assert_stops_with_an_auth_error(org: FakeOrg) -> None:
+    # The AuthError leaves run_scan in trio's exception group (cli.py unwraps it).
+    with pytest.raises(ExceptionGroup) as info:
+        await run_scan(ScanRequest(regions=REGIONS), FakeApi(org))
+    assert info.group_contains(AuthError, match="ekstrio login")
+
+
 async def test_portal_refusing_the_token_is_an_auth_error() -> None:
     org = simple_org(n_accounts=1)
 
     def fault(op: str, args: tuple[str, ...]) -> None:
         if op == "accounts":
-            raise AccessDeniedError("UnauthorizedException", "Session token not found",
-                                    status=401, service="sso")
+            raise token_refused()
 
     org.fault = fault
-    with pytest.raises(ExceptionGroup) as info:
-        await run_scan(ScanRequest(regions=REGIONS), FakeApi(org))
-    assert info.group_contains(AuthError, match="ekstrio login")
+    await assert_stops_with_an_auth_error(org)
 
 
 async def test_filters_accounts_names_and_tags() -> None:
@@ -488,13 +498,10 @@ async def test_token_refused_mid_scan_stops_with_an_auth_error(op: str) -> None:
 
     def fault(name: str, args: tuple[str, ...]) -> None:
         if name == op and args[0] == "100000000002":
-            raise AccessDeniedError("UnauthorizedException", "Session token not found or invalid",
-                                    status=401, service="sso")
+            raise token_refused()
 
     org.fault = fault
-    with pytest.raises(ExceptionGroup) as info:
-        await run_scan(ScanRequest(regions=REGIONS), FakeApi(org))
-    assert info.group_contains(AuthError, match="ekstrio login")
+    await assert_stops_with_an_auth_error(org)
 
 
 def test_failure_classification() -> None:
