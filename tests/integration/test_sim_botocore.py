@@ -177,12 +177,17 @@ def test_authorization_code_with_pkce(sim: SimHandle, last: str) -> None:
     assert error_code(exc) == ("InvalidGrantException", 400)
 
 
-def test_device_flow_pending_slow_down_approve_and_deny(make_sim: Callable[..., SimHandle]) -> None:
-    sim = make_sim(auto_approve=False, device_interval=5)
+def start_device_flow(sim: SimHandle) -> tuple[Any, dict[str, str], dict[str, Any]]:
+    """botocore's sso-oidc client, a registered client's ids, and a device authorization."""
     oidc = client(sim, "sso-oidc")
     reg = oidc.register_client(clientName="x", clientType="public")
     ids = {"clientId": reg["clientId"], "clientSecret": reg["clientSecret"]}
-    dev = oidc.start_device_authorization(startUrl=sim.start_url, **ids)
+    return oidc, ids, oidc.start_device_authorization(startUrl=sim.start_url, **ids)
+
+
+def test_device_flow_pending_slow_down_approve_and_deny(make_sim: Callable[..., SimHandle]) -> None:
+    sim = make_sim(auto_approve=False, device_interval=5)
+    oidc, ids, dev = start_device_flow(sim)
     assert dev["interval"] == 5
     with pytest.raises(ClientError) as exc:
         oidc.create_token(grantType=DEVICE, deviceCode=dev["deviceCode"], **ids)
@@ -213,10 +218,7 @@ def test_device_code_expires(make_sim: Callable[..., SimHandle]) -> None:
     import time
 
     sim = make_sim(auto_approve=False, device_code_ttl=1)
-    oidc = client(sim, "sso-oidc")
-    reg = oidc.register_client(clientName="x", clientType="public")
-    ids = {"clientId": reg["clientId"], "clientSecret": reg["clientSecret"]}
-    dev = oidc.start_device_authorization(startUrl=sim.start_url, **ids)
+    oidc, ids, dev = start_device_flow(sim)
     time.sleep(1.2)
     with pytest.raises(ClientError) as exc:
         oidc.create_token(grantType=DEVICE, deviceCode=dev["deviceCode"], **ids)
