@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx2
 import pytest
 import respx
 import trio
-from wire_fakes import CREDS, aws_error, make_transport, respx_client
+from wire_fakes import ACCOUNT, CREDS, EKS_BASE, REGION, aws_error
 
 from ekstrio.access import AccessState, AccessVerdict, UnknownReason
 from ekstrio.access_aws import AccessStats, CallerCache, check_cluster_access
@@ -17,11 +17,9 @@ from ekstrio.aws.endpoints import resolve
 from ekstrio.aws.transport import Transport
 from ekstrio.model import ClusterInfo
 
-ACCOUNT = "111122223333"
-REGION = "eu-west-1"
 ROLE = "AWSReservedSSO_View_0123456789abcdef"
 SSO_ARN = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/{ROLE}"
-EKS = "https://eks.eu-west-1.amazonaws.com"
+EKS = EKS_BASE
 STS = "https://sts.eu-west-1.amazonaws.com"
 WHO = (f'{{"GetCallerIdentityResponse":{{"GetCallerIdentityResult":{{"Account":"{ACCOUNT}",'
        f'"Arn":"arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE}/alice","UserId":"AROA:alice"}}}}}}')
@@ -35,15 +33,10 @@ def cluster(name: str = "web", mode: str | None = "API", status: str = "ACTIVE")
 
 @pytest.fixture
 def router() -> Iterator[respx.MockRouter]:
+    # Not conftest's router: no base URL (EKS and STS), and every test's STS answers WHO.
     with respx.mock(assert_all_called=False) as mock:
         mock.post(STS + "/").respond(200, content=WHO.encode())
         yield mock
-
-
-@pytest.fixture
-async def transport() -> AsyncIterator[Transport]:
-    async with respx_client() as client:
-        yield make_transport(client)
 
 
 async def check(t: Transport, info: ClusterInfo, callers: CallerCache | None = None,
