@@ -6,23 +6,26 @@ refreshed first (OIDC CreateToken) when it is about to expire and can be. Both c
 ``aws/``'s requests and parsers sent with urllib (:mod:`ekstrio.aws.urllib_send`); the refreshed
 token is :func:`ekstrio.aws.oidc.refreshed_token`, the rule the scan's ``TokenProvider`` uses.
 
-Imported only on the cold path (a cached token needs none of this).
+Imported only on the cold path (a cached token needs none of this). Even there, the usual case
+is role credentials from the cache, so the portal and OIDC code, urllib and ssl (about 80 ms
+together) are imported only inside the functions that send.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from ekstrio.aws import oidc, portal, role_cache, token_cache
-from ekstrio.aws.token_cache import CachedToken
-from ekstrio.aws.urllib_send import send, service_url
-from ekstrio.aws.wire import parse_json_body
+from ekstrio.aws import role_cache, token_cache
 from ekstrio.errors import AuthError, AwsError, EkstrioError, TransportError
-from ekstrio.exec_plugin import TokenArgs
-from ekstrio.fileio import exclusive_lock
 from ekstrio.model import RoleCredentials, SsoSession
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ekstrio.aws.token_cache import CachedToken
+    from ekstrio.exec_plugin import TokenArgs
 
 # Role credentials must outlive the token signed with them (15 min of validity at EKS).
 CREDS_MARGIN = timedelta(minutes=15)
@@ -42,6 +45,11 @@ def refresh_sso_token(args: TokenArgs, session: SsoSession, env: Mapping[str, st
     Several kubectl calls may start at once: the refresh runs under a lock on the token file
     and re-reads it first, so only one process spends the refresh token (which may rotate).
     """
+    from ekstrio.aws import oidc
+    from ekstrio.aws.urllib_send import send, service_url
+    from ekstrio.aws.wire import parse_json_body
+    from ekstrio.fileio import exclusive_lock
+
     with exclusive_lock(token_cache.token_path(session)):
         sso = token_cache.load_sso_token(session)
         if sso is None or sso.remaining(now) > SSO_MARGIN:
@@ -65,6 +73,10 @@ def refresh_sso_token(args: TokenArgs, session: SsoSession, env: Mapping[str, st
 def fetch_role_credentials(args: TokenArgs, access_token: str, sso_region: str,
                            env: Mapping[str, str]) -> RoleCredentials:
     """GetRoleCredentials (aws/portal's request and parser) sent with urllib."""
+    from ekstrio.aws import portal
+    from ekstrio.aws.urllib_send import send, service_url
+    from ekstrio.aws.wire import parse_json_body
+
     request = portal.get_role_credentials_request(access_token, args.account_id, args.role)
     try:
         body = send(service_url("sso", sso_region, env), request, env)

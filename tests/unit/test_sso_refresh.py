@@ -19,6 +19,7 @@ import pytest
 from ekstrio import token_credentials
 from ekstrio.auth.provider import TokenProvider
 from ekstrio.aws import token_cache as tc
+from ekstrio.aws import urllib_send
 from ekstrio.aws.endpoints import Endpoint
 from ekstrio.aws.wire import WireRequest
 from ekstrio.exec_plugin import parse_args
@@ -82,7 +83,7 @@ async def test_both_refresh_paths_save_the_same_token(
         sent.append(json.loads(request.body or b""))
         return json.dumps(answer).encode()
 
-    monkeypatch.setattr(token_credentials, "send", send)
+    monkeypatch.setattr(urllib_send, "send", send)
     args = parse_args(ARGS)
     token = token_credentials.refresh_sso_token(
         args, token_credentials.sso_session_of(args), {}, NOW)

@@ -321,6 +321,20 @@ def test_cached_path_imports_only_the_standard_library(isolated_home: Path) -> N
     assert done.stderr.strip() == "[] 0"
 
 
+def test_cold_path_with_cached_role_credentials_imports_no_sender(isolated_home: Path) -> None:
+    # kubectl's second most common case (a new token, role credentials still cached) signs
+    # without a network call: the portal/OIDC code, urllib and ssl (~80 ms) must stay unloaded.
+    role_cache.save_role_credentials(SESSION, "111122223333", "Admin", _creds())
+    probe = ("import sys; from ekstrio.token_fast import main; code = main(sys.argv[1:]); "
+             "sent = sorted({'ssl', 'urllib.request', 'http.client', 'ekstrio.aws.portal', "
+             "'ekstrio.aws.oidc', 'ekstrio.aws.urllib_send'} & set(sys.modules)); "
+             "print(sent, code, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", probe, *ARGS], env={**os.environ},
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert json.loads(done.stdout)["status"]["token"].startswith("k8s-aws-v1.")
+    assert done.stderr.strip() == "[] 0"
+
+
 def test_cold_path_protocol_code_imports_no_http_client() -> None:
     # The token path reuses aws/'s pure protocol code with urllib: importing that code must
     # not pull in an HTTP client, an event loop or botocore (~100 ms each per kubectl call).
