@@ -156,12 +156,16 @@ def test_command_writes_aws_config_with_backup(tmp_path: Path, monkeypatch: pyte
     assert cli.run(["profiles", "--from", str(source), "--dry-run"]) == 0
     assert "+[profile a.R]" in capsys.readouterr().out
     assert config.read_text() == USER_TEXT
-    assert cli.run(["profiles", "--from", str(source), "--sso-session", "corp", "--start-url",
-                    "https://d-1.awsapps.com/start", "--sso-region", "us-east-1"]) == 0
+    assert cli.run(["profiles", "--from", str(source), "--write-sso-session", "corp",
+                    "--write-start-url", "https://d-1.awsapps.com/start",
+                    "--write-sso-region", "us-east-1"]) == 0
     assert (tmp_path / "aws" / "config.ekstrio.bak").read_text() == USER_TEXT
     assert {"sso-session corp", "profile a.R", "profile mine"} <= set(
         parse(config.read_text()).sections())
-    assert cli.run(["profiles", "--from", str(source), "--start-url", "https://x"]) == 2
+    assert "warning" not in capsys.readouterr().err
+    assert cli.run(["profiles", "--from", str(source), "--write-start-url", "https://x"]) == 2
+    assert capsys.readouterr().err == ("ekstrio: error: --write-start-url and --write-sso-region "
+                                       "go with --write-sso-session NAME\n")
 
 
 def test_write_sso_session_and_its_old_spelling(
@@ -185,6 +189,58 @@ def test_write_sso_session_and_its_old_spelling(
     monkeypatch.setenv("EKSTRIO_SSO_SESSION", "picked")
     assert cli.run(["profiles", "--from", str(source)]) == 0
     assert "sso-session picked" not in parse(config.read_text()).sections()
+
+
+def test_old_session_flag_spellings_write_the_section_with_one_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    source = tmp_path / "inv.json"
+    source.write_text(json.dumps({"schema": "ekstrio.scan/v1", "sso": SSO,
+                                  "clusters": [_cluster(A1, "a", ["R"])]}))
+    assert cli.run(["profiles", "--from", str(source), "--sso-session", "corp", "--start-url",
+                    "https://other.awsapps.com/start", "--sso-region=eu-north-1"]) == 0
+    section = parse(config.read_text())["sso-session corp"]
+    assert (section["sso_start_url"], section["sso_region"]) == (
+        "https://other.awsapps.com/start", "eu-north-1")
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "ekstrio: warning: `profiles --sso-session` is now spelled --write-sso-session; "
+        "`profiles --start-url` is now spelled --write-start-url; "
+        "`profiles --sso-region` is now spelled --write-sso-region; "
+        "the old spellings will go away")
+    assert cli.run(["profiles", "--from", str(source), "--start-url", "https://x"]) == 2
+    assert capsys.readouterr().err == (
+        "ekstrio: warning: `profiles --start-url` is now spelled --write-start-url; the old "
+        "spelling will go away\n"
+        "ekstrio: error: --write-start-url and --write-sso-region go with "
+        "--write-sso-session NAME\n")
+
+
+@pytest.mark.parametrize("where", ["top level", "[profiles]", "env"])
+def test_session_defaults_of_the_other_commands_leave_plain_profiles_alone(
+        where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        isolated_home: Path) -> None:
+    # start-url and sso-region in config.toml or EKSTRIO_* pick the session of login, scan
+    # and kubeconfig; `profiles` has no option of those names, so they neither refuse a plain
+    # `ekstrio profiles` nor write an [sso-session] section.
+    config = tmp_path / "config"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    keys = 'start-url = "https://d-9.awsapps.com/start"\nsso-region = "eu-west-1"\n'
+    if where == "env":
+        monkeypatch.setenv("EKSTRIO_START_URL", "https://d-9.awsapps.com/start")
+        monkeypatch.setenv("EKSTRIO_SSO_REGION", "eu-west-1")
+    else:
+        toml = isolated_home / ".config" / "ekstrio" / "config.toml"
+        toml.parent.mkdir(parents=True)
+        toml.write_text(keys if where == "top level" else "[profiles]\n" + keys)
+    source = tmp_path / "inv.json"
+    source.write_text(json.dumps({"schema": "ekstrio.scan/v1", "sso": SSO,
+                                  "clusters": [_cluster(A1, "a", ["R"])]}))
+    assert cli.run(["profiles", "--from", str(source)]) == 0
+    written = parse(config.read_text())
+    assert written.sections() == ["profile a.R"]
+    assert written["profile a.R"]["sso_session"] == "corp"
 
 
 def test_accounts_without_clusters_come_from_the_scans_list_cache(

@@ -27,17 +27,22 @@ def profiles(
     region: Annotated[str | None, Parameter(
         help="The profiles' default region; default: AWS_REGION, else AWS_DEFAULT_REGION, "
         "else the SSO region.")] = None,
+    # profiles' own three flags all start with --write-: --sso-session, --start-url and
+    # --sso-region elsewhere pick the session to use, and config.toml and EKSTRIO_* set them
+    # for every command that has them by those names. Their old spellings here are translated
+    # before parsing, with a warning (old_spelling).
     write_sso_session: Annotated[str | None, Parameter(
-        # Not --sso-session, which elsewhere picks the session to use (and which config.toml
-        # and EKSTRIO_SSO_SESSION set for every command): that old spelling is translated
-        # before parsing, with a warning (old_spelling).
         name="--write-sso-session",
-        help="Write an [sso-session NAME] section (with --start-url and --sso-region) and "
-        "point the profiles at it.")] = None,
-    start_url: Annotated[str | None, Parameter(
-        help="SSO start URL for --write-sso-session.")] = None,
-    sso_region: Annotated[str | None, Parameter(
-        help="SSO region for --write-sso-session.")] = None,
+        help="Write an [sso-session NAME] section (with --write-start-url and "
+        "--write-sso-region) and point the profiles at it.")] = None,
+    write_start_url: Annotated[str | None, Parameter(
+        name="--write-start-url",
+        help="Start URL of the section --write-sso-session writes; default: the scan's.")
+    ] = None,
+    write_sso_region: Annotated[str | None, Parameter(
+        name="--write-sso-region",
+        help="SSO region of the section --write-sso-session writes; default: the scan's.")
+    ] = None,
     prune: Annotated[bool, Parameter(
         negative=(), help="Remove ekstrio's profiles for roles gone from accounts this scan "
         "completed.")] = False,
@@ -64,15 +69,16 @@ def profiles(
     session = None
     sso = inventory.sso
     if write_sso_session is not None:
-        url = start_url or (sso.start_url if sso else None)
-        sregion = sso_region or (sso.region if sso else None)
+        url = write_start_url or (sso.start_url if sso else None)
+        sregion = write_sso_region or (sso.region if sso else None)
         if not url or not sregion:
-            raise UsageError("--write-sso-session needs --start-url and --sso-region (the "
-                             "scan did not record them)")
+            raise UsageError("--write-sso-session needs --write-start-url and "
+                             "--write-sso-region (the scan did not record them)")
         session = SessionSection(write_sso_session, url, sregion)
         sso = SsoRef(write_sso_session, url, sregion)
-    elif start_url or sso_region:
-        raise UsageError("--start-url and --sso-region go with --write-sso-session NAME")
+    elif write_start_url or write_sso_region:
+        raise UsageError("--write-start-url and --write-sso-region go with "
+                         "--write-sso-session NAME")
     path = (config_file.expanduser() if config_file else
             Path(env.get("AWS_CONFIG_FILE") or Path.home() / ".aws" / "config").expanduser())
     lists = cached_account_roles(inventory)
@@ -97,20 +103,31 @@ def profiles(
     return 0
 
 
-OLD_WRITE_FLAG = "--sso-session"
+#: profiles' old spellings, each the session flag of the other commands.
+OLD_SPELLINGS = {"--sso-session": "--write-sso-session", "--start-url": "--write-start-url",
+                 "--sso-region": "--write-sso-region"}
 
 
 def old_spelling(tokens: list[str]) -> list[str]:
-    """``profiles --sso-session NAME``, the old spelling of ``--write-sso-session``, still works
-    with one warning on stderr. Translated on the command line only: as a parameter name it
-    would also take ``sso-session`` from config.toml or EKSTRIO_SSO_SESSION, which pick the
-    session of every other command, and write an [sso-session] section nobody asked for."""
+    """``profiles --sso-session NAME --start-url URL --sso-region R``, the old spellings of
+    ``--write-sso-session``, ``--write-start-url`` and ``--write-sso-region``, still work, with
+    one warning line on stderr. Translated on the command line only: as parameter names they
+    would also take ``sso-session``, ``start-url`` and ``sso-region`` from config.toml or
+    EKSTRIO_*, which pick the session of every other command, and so write an [sso-session]
+    section nobody asked for, or refuse a plain ``ekstrio profiles``."""
     out = list(tokens)
+    used: list[str] = []
     for i, word in enumerate(out):
         if word == "--":
             break
-        if word == OLD_WRITE_FLAG or word.startswith(OLD_WRITE_FLAG + "="):
-            out[i] = "--write-sso-session" + word[len(OLD_WRITE_FLAG):]
-            sys.stderr.write("ekstrio: warning: `profiles --sso-session` is now spelled "
-                             "--write-sso-session; the old spelling will go away\n")
+        flag, eq, value = word.partition("=")
+        if flag in OLD_SPELLINGS:
+            out[i] = OLD_SPELLINGS[flag] + eq + value
+            if flag not in used:
+                used.append(flag)
+    if used:
+        renamed = "; ".join(f"`profiles {flag}` is now spelled {OLD_SPELLINGS[flag]}"
+                            for flag in used)
+        sys.stderr.write(f"ekstrio: warning: {renamed}; the old spelling"
+                         f"{'s' if len(used) > 1 else ''} will go away\n")
     return out
