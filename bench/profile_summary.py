@@ -20,7 +20,8 @@ _LINE = re.compile(r"^([\s│├└─]*?)(\d+\.\d+) (.+?)  (\S+)")
 # (label, pattern matched against "function file") for inclusive times
 INCLUSIVE = (
     ("httpx2 AsyncClient.send (whole HTTP exchange)", "AsyncClient.send httpx2/"),
-    ("httpcore2 connection pool (handle_async_request)", "AsyncConnectionPool.handle_async_request"),
+    ("httpcore2 connection pool (handle_async_request)",
+     "AsyncConnectionPool.handle_async_request"),
     ("httpcore2 pool bookkeeping (_assign_requests_to_connections)",
      "AsyncConnectionPool._assign_requests_to_connections"),
     ("h11 (HTTP/1.1 parsing and framing)", " h11/"),

@@ -23,10 +23,12 @@ On the large org the slow baselines scan only the first N accounts (``--limit``)
 shows the measured time scaled to all accounts, marked "extrapolated".
 """
 # ruff: noqa: T201, S603, S101 - a benchmark: it prints its table, runs its own children and asserts its pipes
+# ruff: noqa: S607 - it runs git and tar from PATH, as the developer who starts it would
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -193,10 +195,9 @@ def run_child(cmd: list[str], env: dict[str, str], stdout: Path) -> tuple[float,
     cpu = usage.ru_utime + usage.ru_stime
     peak_mb = usage.ru_maxrss / 1024
     LAST_CHILD["ru_maxrss_mb"] = peak_mb
-    try:
+    # no wrapper (or it died first): ru_maxrss, an upper estimate
+    with contextlib.suppress(OSError, ValueError):
         peak_mb = int(hwm.read_text()) / 1024
-    except (OSError, ValueError):
-        pass  # no wrapper (or it died first): ru_maxrss, an upper estimate
     LAST_CHILD.update(load_after=loadavg(), nivcsw=usage.ru_nivcsw, user_s=usage.ru_utime,
                       sys_s=usage.ru_stime)
     return wall, cpu, peak_mb, proc.returncode
@@ -419,8 +420,9 @@ def bench_size(size: OrgSize, workdir: Path, skip_baselines: bool) -> dict[str, 
     print(f"sim ready in {time.perf_counter() - started:.1f} s at {sim.endpoint}", flush=True)
     try:
         mean_latency = (LATENCY_MS + JITTER_MS / 2) / 1000
-        kwargs: dict[str, Any] = dict(regions=size.regions, latency_s=mean_latency,
-                                      portal_rps=PORTAL_RPS, eks_rps=EKS_RPS, order=order_roles)
+        kwargs: dict[str, Any] = {"regions": size.regions, "latency_s": mean_latency,
+                                  "portal_rps": PORTAL_RPS, "eks_rps": EKS_RPS,
+                                  "order": order_roles}
         bound = lower_bound(sim.org, **kwargs)
         warm = lower_bound(sim.org, warm=True, **kwargs)
         print(f"lower bound {bound.seconds:.2f} s = max(critical path {bound.critical_calls} "
