@@ -4,6 +4,7 @@ answers, same exception types; TLS against a trustme-made CA; the body cap."""
 from __future__ import annotations
 
 import tracemalloc
+from functools import partial
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -372,3 +373,87 @@ async def test_ekstrio_token_reads_at_most_the_cap_too() -> None:
             await trio.to_thread.run_sync(token_credentials.fetch_role_credentials, args, "tok",
                                           "us-east-1", env)
     assert urllib_send.MAX_BODY == MAX_BODY
+
+
+# ------------------------------------------------- answers written byte by byte (the codec)
+@asynccontextmanager
+async def raw_server(answers: list[bytes]) -> AsyncIterator[tuple[str, list[int]]]:
+    """A server that reads each request head and writes the next of ``answers`` as given
+    (a ``b""`` after an answer closes the connection right after it). Yields its URL and a list counting its connections."""
+    connections: list[int] = []
+    queue = list(answers)
+
+    async def serve_one(stream: trio.SocketStream) -> None:
+        connections.append(1)
+        buffer = b""
+        async with stream:
+            while queue:
+                while b"\r\n\r\n" not in buffer:
+                    data = await stream.receive_some(65536)
+                    if not data:
+                        return
+                    buffer += data
+                buffer = buffer.split(b"\r\n\r\n", 1)[1]
+                answer = queue.pop(0)
+                for piece in (answer[:7], answer[7:]):  # never the whole head in one read
+                    await stream.send_all(piece)
+                    await trio.sleep(0.01)
+                if queue and not queue[0]:
+                    queue.pop(0)
+                    return
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(partial(trio.serve_tcp, serve_one, 0, host="127.0.0.1"))
+        port = listeners[0].socket.getsockname()[1]
+        yield f"http://127.0.0.1:{port}", connections
+        nursery.cancel_scope.cancel()
+
+
+async def test_chunked_informational_and_close_delimited_answers_read_alike(
+        kind: HttpTransportKind) -> None:
+    answers = [
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"4;x=y\r\nchun\r\n3\r\nked\r\n0\r\nTrailer: t\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter",
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n\r\nuntil the close",  # close-delimited: the server closes next
+        b"",
+    ]
+    async with raw_server(answers) as (url, connections), \
+            make_http_client(transport=kind) as client:
+        assert (await client.get(f"{url}/1")).content == b"chunked"
+        assert (await client.get(f"{url}/2")).content == b"after"
+        assert (await client.get(f"{url}/3")).status_code == 204
+        with trio.fail_after(5):
+            assert (await client.get(f"{url}/4")).content == b"until the close"
+    assert len(connections) == 1  # the first three on one kept-alive connection
+
+
+@pytest.mark.parametrize("answer", [
+    b"HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nBad Header: x\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",  # then the server closes
+])
+async def test_malformed_answers_are_remote_protocol_errors(kind: HttpTransportKind,
+                                                            answer: bytes) -> None:
+    async with raw_server([answer, b""]) as (url, _), make_http_client(transport=kind) as client:
+        with trio.fail_after(5), pytest.raises(httpx2.RemoteProtocolError):
+            await client.get(f"{url}/x")
+
+
+async def test_lean_never_reuses_a_connection_with_bytes_after_the_answer() -> None:
+    answers = [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA",
+               b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]
+    async with raw_server(answers) as (url, connections), lean_client() as client:
+        assert (await client.get(f"{url}/1")).content == b"ok"
+        assert (await client.get(f"{url}/2")).content == b"ok"
+    assert len(connections) == 2
+
+
+async def test_lean_refuses_to_write_a_header_that_would_split_the_request() -> None:
+    async with raw_server([]) as (url, connections), lean_client() as client:
+        with pytest.raises(httpx2.LocalProtocolError):
+            await client.get(f"{url}/x", headers={"x-token": "a\rb"})
+    assert connections == []

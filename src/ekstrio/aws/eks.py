@@ -23,9 +23,9 @@ from ekstrio.model import ClusterInfo, RoleCredentials
 _T = TypeVar("_T")
 
 if TYPE_CHECKING:
-    import httpx2
 
     from ekstrio.aws.endpoints import Endpoint
+    from ekstrio.aws.sigv4_auth import SigV4Auth
     from ekstrio.aws.transport import Transport
 
 __all__ = [
@@ -188,7 +188,7 @@ def parse_cluster(doc: Mapping[str, Any], *, fallback_arn: str | None = None,
 # -- calls ------------------------------------------------------------------------------------
 
 
-def _auth(creds: RoleCredentials, endpoint: Endpoint) -> httpx2.Auth:
+def _auth(creds: RoleCredentials, endpoint: Endpoint) -> SigV4Auth:
     # Imported here so that importing eks.py (for the pure parsers) does not
     # pull in botocore; only a real call needs the signer.
     from ekstrio.aws.sigv4_auth import SigV4Auth

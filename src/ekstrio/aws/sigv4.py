@@ -1,6 +1,6 @@
 """AWS Signature Version 4, as pure functions over strings: one signer, two drivers.
 
-The scan signs every EKS call with it (through the ``httpx2.Auth`` adapter in
+The scan signs every EKS call with it (through the adapter in
 :mod:`ekstrio.aws.sigv4_auth`), and ``ekstrio token`` presigns its STS URL with it
 (:mod:`ekstrio.aws.eks_token`). It imports only the standard library, so the token path, which
 kubectl runs before every request, pays for neither httpx2 nor botocore.

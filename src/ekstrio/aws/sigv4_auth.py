@@ -1,9 +1,11 @@
-"""The scan's driver of the SigV4 signer: an ``httpx2.Auth`` that signs each request.
+"""The scan's driver of the SigV4 signer: the headers that sign one request.
 
 The signing itself is :mod:`ekstrio.aws.sigv4` (pure, standard library only; ``ekstrio token``
-drives the same code for its presigned URL). This adapter only chooses what to sign and copies
-the three resulting headers (``X-Amz-Date``, ``X-Amz-Security-Token``, ``Authorization``) onto
-the request. The URL is signed exactly as httpx2 will send it: query values were encoded once by
+drives the same code for its presigned URL). This adapter only chooses what to sign and returns
+the three resulting headers (``X-Amz-Date``, ``X-Amz-Security-Token``, ``Authorization``):
+the Transport adds them as it builds each attempt's request (``headers_for``), and as an
+``httpx2.Auth`` it signs any httpx2 request the same way (``sign``, for tests and tools).
+The URL is signed exactly as httpx2 will send it: query values were encoded once by
 ``wire.build_url`` and httpx2 keeps ``%XX`` escapes, so ``/+=`` in a ``nextToken`` cannot make
 the signature disagree with the wire.
 """
@@ -11,7 +13,7 @@ the signature disagree with the wire.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 
 import httpx2
 
@@ -56,13 +58,19 @@ class SigV4Auth(httpx2.Auth):
     def __repr__(self) -> str:
         return f"SigV4Auth(service={self.service!r}, region={self.region!r})"
 
+    def headers_for(self, method: str, url: str, headers: Iterable[tuple[str, str]],
+                    body: bytes) -> tuple[tuple[str, str], ...]:
+        """The SigV4 headers for ``method url`` with ``headers`` and ``body``, signed now
+        (the Transport's :class:`~ekstrio.aws.transport.RequestSigner`)."""
+        signable = [(name, value) for name, value in headers
+                    if name.lower() not in _UNSIGNED]
+        return authorization_headers(self._identity, method, url, signable, body,
+                                     timestamp=amz_timestamp(self._clock())).items()
+
     def sign(self, request: httpx2.Request) -> None:
-        """Add the SigV4 headers to ``request`` in place."""
-        headers = [(name, value) for name, value in request.headers.items()
-                   if name.lower() not in _UNSIGNED]
-        added = authorization_headers(self._identity, request.method, str(request.url), headers,
-                                      request.content, timestamp=amz_timestamp(self._clock()))
-        for name, value in added.items():
+        """Add the SigV4 headers to ``request`` in place (replacing older ones)."""
+        for name, value in self.headers_for(request.method, str(request.url),
+                                            request.headers.items(), request.content):
             request.headers[name] = value
 
     def auth_flow(

@@ -45,9 +45,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import httpx2
 import stamina
@@ -157,6 +157,27 @@ class RateLimits:
         return max(1, math.ceil(rate)) if math.isfinite(rate) and rate > 0 else None
 
 
+class RequestSigner(Protocol):
+    """What signs an attempt: the headers to add to ``method url`` with ``headers`` (the
+    request's own, without the client's defaults) and ``body``. SigV4's is
+    :class:`ekstrio.aws.sigv4_auth.SigV4Auth`."""
+
+    def headers_for(self, method: str, url: str, headers: Sequence[tuple[str, str]],
+                    body: bytes) -> Iterable[tuple[str, str]]: ...
+
+
+class _Send(NamedTuple):
+    """One call's fixed parts, shared by its attempts."""
+
+    url: str
+    request: WireRequest
+    service: str
+    bucket: ScopeBucket
+    slots: trio.Semaphore | None
+    auth: RequestSigner | None
+    decode: Callable[[bytes], dict[str, Any]] | None
+
+
 def translate_transport_error(exc: httpx2.HTTPError) -> TransportError:
     """An HTTP client failure as an ekstrio error (raise it ``from exc``): what makes it
     retryable for :func:`ekstrio.aws.wire.is_retryable`."""
@@ -264,6 +285,7 @@ class Transport:
         self.rates = rates
         self.policy = policy
         self.stats = stats
+        self._default_headers = tuple(client.headers.multi_items())
         self._buckets: dict[Hashable, ScopeBucket] = {}
         self._slots: dict[Hashable, trio.Semaphore | None] = {}
 
@@ -304,11 +326,12 @@ class Transport:
         *,
         service: str,
         scope: Hashable,
-        auth: httpx2.Auth | None = None,
+        auth: RequestSigner | None = None,
         decode: Callable[[bytes], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Send ``request`` to ``endpoint`` and return the answer's JSON object.
 
+        ``auth`` signs each attempt afresh (the signing time is part of the signature).
         ``decode`` replaces the JSON reading of a successful body (STS answers
         XML); it raises an :class:`AwsError` for a body it cannot read.
 
@@ -316,47 +339,50 @@ class Transport:
         retries are spent or the failure is not retryable.
         """
         url = build_url(endpoint.url, request)
-        bucket = self.bucket(scope)
-        slots = self.slots(scope)
-        policy = self.policy
-        jitter = policy.backoff_initial if policy.backoff_jitter is None else policy.backoff_jitter
-        first = True
+        send = _Send(url, request, service, self.bucket(scope), self.slots(scope), auth, decode)
         try:
-            # timeout=None: stamina's overall deadline reads the wall clock;
-            # the attempt count bounds the retries and callers own any
-            # overall deadline as a trio cancel scope.
-            async for attempt in stamina.retry_context(
-                on=self._retry_hook,
-                attempts=policy.attempts,
-                timeout=None,
-                wait_initial=policy.backoff_initial,
-                wait_max=policy.backoff_max,
-                wait_jitter=jitter,
-            ):
-                with attempt:
-                    if not first:
-                        self.stats.retries += 1
-                    first = False
-                    return await self._attempt(url, request, service=service, bucket=bucket,
-                                               slots=slots, auth=auth, number=attempt.num,
-                                               decode=decode)
+            # The first attempt goes out without stamina: setting up its retry loop (tenacity
+            # objects, wait and stop strategies) cost about as much CPU as the HTTP exchange
+            # itself, and nearly every call succeeds, or fails for good, at once. Only a
+            # retryable failure hands the call to stamina (`_retry`), as its attempt 1.
+            try:
+                return await self._attempt(send, number=1)
+            except Exception as exc:
+                if not is_retryable(exc):
+                    raise
+                failure = exc
+            return await self._retry(send, failure)
         except EkstrioError:
             self.stats.errors += 1
             raise
+
+    async def _retry(self, send: _Send, failure: Exception) -> dict[str, Any]:
+        """Attempts 2.. of a call whose first attempt failed with ``failure``, retryably."""
+        policy = self.policy
+        jitter = policy.backoff_initial if policy.backoff_jitter is None else policy.backoff_jitter
+        # timeout=None: stamina's overall deadline reads the wall clock;
+        # the attempt count bounds the retries and callers own any
+        # overall deadline as a trio cancel scope.
+        async for attempt in stamina.retry_context(
+            on=self._retry_hook,
+            attempts=policy.attempts,
+            timeout=None,
+            wait_initial=policy.backoff_initial,
+            wait_max=policy.backoff_max,
+            wait_jitter=jitter,
+        ):
+            with attempt:
+                if attempt.num == 1:
+                    # The attempt that already failed, shown to stamina as its own first: its
+                    # hook, backoff, attempt count and testing mode then apply exactly as if
+                    # stamina had sent it.
+                    raise failure
+                self.stats.retries += 1
+                return await self._attempt(send, number=attempt.num)
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
 
-    async def _attempt(
-        self,
-        url: str,
-        request: WireRequest,
-        *,
-        service: str,
-        bucket: ScopeBucket,
-        slots: trio.Semaphore | None,
-        auth: httpx2.Auth | None,
-        number: int = 1,
-        decode: Callable[[bytes], dict[str, Any]] | None = None,
-    ) -> dict[str, Any]:
+    async def _attempt(self, send: _Send, *, number: int) -> dict[str, Any]:
+        url, request, service, bucket, slots, auth, decode = send
         # --debug (ekstrio.http): one line per attempt that went out, whatever its end.
         queued = trio.current_time()
         sent: float | None = None
@@ -409,12 +435,20 @@ class Transport:
                             request_id=request_id)
 
     async def _exchange(self, request: WireRequest, url: str, service: str,
-                        auth: httpx2.Auth | None) -> tuple[int, httpx2.Headers, bytes]:
+                        auth: RequestSigner | None) -> tuple[int, httpx2.Headers, bytes]:
+        # The request is built here once, not by `client.build_request` (which parses the URL
+        # again to merge it with a base URL, merges cookies and default headers per call): the
+        # client's default headers were read once, and the URL is parsed once and signed
+        # exactly as httpx2 will send it. `client.send` still routes it (proxies, mounts).
+        target = httpx2.URL(url)
+        headers = [*self._default_headers, *request.headers]
+        if auth is not None:
+            headers.extend(auth.headers_for(request.method, str(target), request.headers,
+                                            request.body or b""))
+        sent = httpx2.Request(request.method, target, headers=headers, content=request.body)
         # Streamed, so that no answer is read past max_body whatever the transport:
         # a body that never ends fails this call instead of growing the process.
-        sent = self.client.build_request(request.method, url, headers=list(request.headers),
-                                         content=request.body)
-        response = await self.client.send(sent, auth=auth, stream=True)
+        response = await self.client.send(sent, stream=True)
         try:
             body = await read_capped(response, self.max_body, service=service)
         finally:
