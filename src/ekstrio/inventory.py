@@ -18,11 +18,12 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ekstrio.aws import untrusted
 from ekstrio.cache_home import cache_home
 from ekstrio.errors import ConfigError
 from ekstrio.fileio import atomic_write, target_stat
@@ -127,6 +128,8 @@ class AccountLists:
     # "account/region" -> clusters listed there last time: a scheduling hint only (the
     # busiest regions start first), never taken as what is there now.
     clusters: Mapping[str, int] = field(default_factory=dict)
+    # account id -> regions found not enabled there, as of ``saved_at`` like the lists.
+    disabled: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 def load_lists(
@@ -144,12 +147,15 @@ def load_lists(
                                  str(a.get("emailAddress", ""))) for a in doc["accounts"])
         roles = {str(k): tuple(str(r) for r in v) for k, v in doc["roles"].items()}
         clusters = {str(k): int(v) for k, v in doc.get("clusters", {}).items()}
+        # Region names become URLs: checked like any name from AWS (a bad one: no cache).
+        disabled = {untrusted.account_id(k): frozenset(untrusted.region(r) for r in v)
+                    for k, v in doc.get("disabled", {}).items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # absent or damaged: the cache is only an optimisation
     current = time.time() if now is None else now
     if not 0 <= current - saved_at < ttl:
         return None
-    return AccountLists(accounts, roles, saved_at, clusters)
+    return AccountLists(accounts, roles, saved_at, clusters, disabled)
 
 
 def save_lists(
@@ -158,6 +164,7 @@ def save_lists(
     roles: Mapping[str, Sequence[str]],
     *,
     clusters: Mapping[str, int] | None = None,
+    disabled: Mapping[str, Iterable[str]] | None = None,
     now: float | None = None,
     path: Path | None = None,
 ) -> Path:
@@ -170,6 +177,7 @@ def save_lists(
                       "emailAddress": a.email} for a in accounts],
         "roles": {k: list(v) for k, v in sorted(roles.items())},
         "clusters": dict(sorted((clusters or {}).items())),
+        "disabled": {k: sorted(v) for k, v in sorted((disabled or {}).items()) if v},
     }
     atomic_write(path, _dump(doc), mode=0o600)
     return path

@@ -151,7 +151,15 @@ class _Scan:
             creds = usable.creds
             state = _AccountState()
             if usable.roles:
-                regions = sorted(self.request.regions,
+                # Regions a recent scan found not enabled are reported so again without a
+                # call: opting a region in is rare, and they were nearly half of a warm
+                # all-regions scan's calls. They are remembered with the account list (and
+                # as long); --refresh asks again.
+                known = self.api.known_disabled(account.account_id)
+                for region in self.request.regions:
+                    if region in known:
+                        await self._region_disabled(account, region, send)
+                regions = sorted((r for r in self.request.regions if r not in known),
                                  key=lambda r: -self._priority(account.account_id, r))
                 # Unfinished from now on, admitted or not: a deadline reports them all.
                 for region in regions:
@@ -268,8 +276,13 @@ class _Scan:
                                        send.clone())
             return
         for region in suspects:
-            self._disabled(account).add(region)
-            await send.send(Skipped(account.account_id, region, "region not enabled"))
+            await self._region_disabled(account, region, send)
+
+    async def _region_disabled(self, account: Account, region: str,
+                               send: trio.MemorySendChannel[Record]) -> None:
+        self._disabled(account).add(region)
+        self.api.found_disabled(account.account_id, region)
+        await send.send(Skipped(account.account_id, region, "region not enabled"))
 
     async def _admitted_region(self, *args: Any) -> None:
         try:
@@ -323,8 +336,7 @@ class _Scan:
                     if creds.from_cache(got) and not state.trust_disabled:
                         state.suspects.append(region)  # decided by recheck_suspects
                         return
-                    self._disabled(account).add(region)
-                    await send.send(Skipped(account.account_id, region, "region not enabled"))
+                    await self._region_disabled(account, region, send)
                     return
                 # An answer other than "disabled"/"stale" means EKS knew the credentials.
                 state.authenticated = True

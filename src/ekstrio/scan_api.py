@@ -42,6 +42,16 @@ class ScanApi(Protocol):
         """How busy this account-region was last time (clusters listed): busiest first."""
         ...
 
+    def known_disabled(self, account_id: str) -> frozenset[str]:
+        """Regions a recent scan found not enabled in ``account_id`` (remembered with the
+        account list, and as long): reported as such without asking EKS again."""
+        ...
+
+    def found_disabled(self, account_id: str, region: str) -> None:
+        """This scan found ``region`` not enabled in ``account_id`` (believed: EKS refused
+        credentials it accepts elsewhere, or fresh ones)."""
+        ...
+
 
 class Outcome(Enum):
     """What listing and describing one region with one role came to."""

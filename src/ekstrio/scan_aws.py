@@ -72,6 +72,10 @@ class AwsScanApi:
         # role with them after the scan, without asking the portal (or the cache) again.
         self._used: dict[tuple[str, str], RoleCredentials] = {}
         self._hints: dict[str, int] = {}  # "account/region" -> clusters last time
+        # Regions not enabled: as the cached lists remember them (not with --refresh), and
+        # as this scan found them; saved with the lists, so they expire with them.
+        self._disabled_cached: Mapping[str, frozenset[str]] = {}
+        self._disabled_found: dict[str, set[str]] = {}
         self._counts: dict[str, int] = {}  # the same, as listed by this scan
 
     async def accounts(self) -> AsyncIterator[list[Account]]:
@@ -85,6 +89,7 @@ class AwsScanApi:
             log.info("using the cached account list (%d accounts)", len(self._cached.accounts))
             self._accounts = list(self._cached.accounts)
             self._roles = dict(self._cached.roles)
+            self._disabled_cached = self._cached.disabled
             self._accounts_complete = True
             yield list(self._cached.accounts)
             return
@@ -148,6 +153,12 @@ class AwsScanApi:
         """How many clusters this account-region had last time (busiest first)."""
         return self._hints.get(f"{account_id}/{region}", 0)
 
+    def known_disabled(self, account_id: str) -> frozenset[str]:
+        return self._disabled_cached.get(account_id, frozenset())
+
+    def found_disabled(self, account_id: str, region: str) -> None:
+        self._disabled_found.setdefault(account_id, set()).add(region)
+
     async def cluster_names(
         self, creds: RoleCredentials, account_id: str, region: str
     ) -> AsyncIterator[list[str]]:
@@ -172,14 +183,17 @@ class AwsScanApi:
         """Keep the account and role lists for the next scan, if this one read them whole."""
         if not (self.use_list_cache and self._accounts_complete):
             return
-        if not (self._fresh_lists or self._counts):
+        if not (self._fresh_lists or self._counts or self._disabled_found):
             return
         clusters = {**self._hints, **self._counts}
+        disabled = {account: {*self._disabled_cached.get(account, ()),
+                              *self._disabled_found.get(account, ())}
+                    for account in {*self._disabled_cached, *self._disabled_found}}
         # Lists read from the cache keep their age: new hints must not extend their TTL.
         saved_at = self._cached.saved_at if self._cached and not self._fresh_lists else None
         try:
             save_lists(self.session, self._accounts, self._roles, clusters=clusters,
-                       now=saved_at)
+                       disabled=disabled, now=saved_at)
         except OSError as exc:
             log.warning("could not cache the account list: %s", exc)
 

@@ -4,9 +4,9 @@ answers, same exception types; TLS against a trustme-made CA; the body cap."""
 from __future__ import annotations
 
 import tracemalloc
-from functools import partial
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import httpx2
@@ -379,7 +379,8 @@ async def test_ekstrio_token_reads_at_most_the_cap_too() -> None:
 @asynccontextmanager
 async def raw_server(answers: list[bytes]) -> AsyncIterator[tuple[str, list[int]]]:
     """A server that reads each request head and writes the next of ``answers`` as given
-    (a ``b""`` after an answer closes the connection right after it). Yields its URL and a list counting its connections."""
+    (a ``b""`` after an answer closes the connection right after it). Yields its URL and a
+    list counting its connections."""
     connections: list[int] = []
     queue = list(answers)
 

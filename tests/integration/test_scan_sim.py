@@ -195,6 +195,25 @@ def test_cached_credentials_another_sim_never_issued_are_renewed() -> None:
     assert report.regions_skipped == warm_up.regions_skipped
 
 
+def test_a_warm_scan_does_not_ask_again_about_regions_found_disabled() -> None:
+    with run_sim_in_thread(sim_options(accounts=12)) as sim:
+        first = scan_sim(sim, cold=False)
+        second = scan_sim(sim, cold=False)
+        fresh = scan_sim(sim, cold=True)  # --refresh asks again
+    regions = tuple(sim.org["regions"])
+    for report in (first, second, fresh):
+        check_exact(report, sim.org)
+        check_disabled_regions_skipped(report, sim.org, regions)
+        assert report.errors == ()
+    assert set(second.skipped) == set(first.skipped) == set(fresh.skipped)
+    disabled = sum(1 for s in first.skipped if s.reason == "region not enabled")
+    assert disabled > 0
+    # The first scan asked the portal and every region; the second neither the portal
+    # (lists and credentials cached) nor the regions it knows are off.
+    assert second.api_calls <= first.api_calls - disabled
+    assert fresh.api_calls >= first.api_calls
+
+
 def test_scp_region_denies_are_skipped_never_errors() -> None:
     """Control Tower style denies (every EKS call in a region refused, whatever the role):
     each is a skipped region of that account, the scan still finds every visible cluster."""

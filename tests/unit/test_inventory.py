@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import stat
 from pathlib import Path
@@ -130,6 +131,20 @@ def test_list_cache_keeps_cluster_count_hints(isolated_home: Path) -> None:
     cached = load_lists(SESSION, now=1001.0)
     assert cached is not None
     assert cached.clusters == {"111122223333/eu-west-1": 120}
+
+
+def test_list_cache_keeps_regions_found_disabled_and_checks_them(isolated_home: Path) -> None:
+    save_lists(SESSION, [Account("111122223333", "prod")], {},
+               disabled={"111122223333": {"me-south-1", "ap-east-1"}, "444455556666": set()},
+               now=1000.0)
+    cached = load_lists(SESSION, now=1001.0)
+    assert cached is not None
+    assert cached.disabled == {"111122223333": frozenset({"me-south-1", "ap-east-1"})}
+    # A region name becomes a URL: a damaged entry makes the whole cache count as absent.
+    doc = json.loads(lists_path(SESSION).read_text())
+    doc["disabled"]["111122223333"].append("evil.example.com/x")
+    lists_path(SESSION).write_text(json.dumps(doc))
+    assert load_lists(SESSION, now=1001.0) is None
 
 
 # --- a partial scan never erases what a complete one knew ------------------------------------

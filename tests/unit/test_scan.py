@@ -38,6 +38,9 @@ class FakeOrg:
     eks_denied: set[tuple[str, str]] = field(default_factory=set)
     creds_denied: set[tuple[str, str]] = field(default_factory=set)
     disabled: set[tuple[str, str]] = field(default_factory=set)
+    # (account, region) a previous scan found disabled (the API's cache), and found now
+    known_disabled: set[tuple[str, str]] = field(default_factory=set)
+    found_disabled: set[tuple[str, str]] = field(default_factory=set)
     # (account, role) whose cached credentials were revoked: EKS says UnrecognizedClient
     stale_cached: set[tuple[str, str]] = field(default_factory=set)
     # a hook run before every call: (operation, args) -> None; may raise or sleep
@@ -91,6 +94,12 @@ class FakeApi:
 
     def priority(self, account_id: str, region: str) -> int:
         return 0
+
+    def known_disabled(self, account_id: str) -> frozenset[str]:
+        return frozenset(r for a, r in self.org.known_disabled if a == account_id)
+
+    def found_disabled(self, account_id: str, region: str) -> None:
+        self.org.found_disabled.add((account_id, region))
 
     async def cluster_names(
         self, creds: RoleCredentials, account_id: str, region: str
@@ -237,6 +246,34 @@ async def test_disabled_regions_are_skipped_not_errors() -> None:
     assert ("100000000000", "us-east-1") not in report.completed
     assert found(report) == truth(org) - {k for k in truth(org) if k[:2] == ("100000000000",
                                                                            "us-east-1")}
+
+
+async def test_regions_found_disabled_are_told_to_the_api_and_not_asked_again() -> None:
+    org = simple_org(n_accounts=2)
+    org.disabled.add(("100000000000", "us-east-1"))
+    first = await run_scan(ScanRequest(regions=REGIONS), FakeApi(org))
+    assert org.found_disabled == {("100000000000", "us-east-1")}
+    # The next scan, with the API remembering it: the same report, one call fewer.
+    calls = len(org.calls)
+    org.calls.clear()
+    org.known_disabled = set(org.found_disabled)
+    second = await run_scan(ScanRequest(regions=REGIONS), FakeApi(org))
+    assert len(org.calls) == calls - 1
+    assert ("list_clusters", ("100000000000", "us-east-1", "AdministratorAccess")) \
+        not in org.calls
+    assert second.skipped == first.skipped
+    assert found(second) == found(first)
+    assert second.complete
+
+
+async def test_a_region_known_disabled_is_skipped_even_if_it_was_enabled_since() -> None:
+    # What the cache trades: until it expires (with the account list) or --refresh, a region
+    # opted in since the last scan stays reported as not enabled.
+    org = simple_org(n_accounts=1)
+    org.known_disabled = {("100000000000", "eu-west-1")}
+    report = await run_scan(ScanRequest(regions=REGIONS), FakeApi(org))
+    assert Skipped("100000000000", "eu-west-1", "region not enabled") in report.skipped
+    assert all(k[1] != "eu-west-1" for k in found(report))
 
 
 async def test_failures_are_records_for_their_account_and_region_and_siblings_go_on() -> None:
