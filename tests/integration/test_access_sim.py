@@ -28,7 +28,9 @@ def test_plain_scan_has_no_access_and_access_scan_has_one_per_role(
     assert before["summary"]["access"] is None
     assert all(c["access"] is None for c in before["clusters"])
 
-    done = run("scan", "--access", "-o", "json", "--no-save", *session_args(sim))
+    # --refresh: the same calls as the first scan (which found the lists, credentials and
+    # disabled regions that a second scan would take from its caches), then the access pass.
+    done = run("scan", "--access", "--refresh", "-o", "json", "--no-save", *session_args(sim))
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert {(c["account_id"], c["region"], c["name"]) for c in doc["clusters"]} == visible(sim)
