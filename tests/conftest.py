@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,13 @@ import stamina
 # loads: pyproject's addopts disable respx's auto-loaded plugin (`-p no:respx`, which would load
 # it before any conftest) and it is loaded here, after the alias. Tests import `httpx2`.
 httpx2.alias_httpx()
+
+# A suite started in the background by a non-interactive shell (`sh -c "pytest &"`, as a CI or
+# landing script may) inherits SIGINT *ignored*, and an ignored signal stays ignored through
+# exec: every `ekstrio` a Ctrl-C test starts would ignore the SIGINT it is sent and hang. With
+# Python's own handler here, the children start with SIGINT at its default again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # respx.plugin: the `respx_mock` fixture and marker. Shared fixtures: tests/sim_fixtures.py (the
 # local AWS emulator: `sim`, `make_sim`) and tests/auth_fixtures.py (signed-in sessions).
