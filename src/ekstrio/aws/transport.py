@@ -42,7 +42,6 @@ throttles per scan without these two, 0-2 with them.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
@@ -157,6 +156,20 @@ class RateLimits:
         return max(1, math.ceil(rate)) if math.isfinite(rate) and rate > 0 else None
 
 
+async def _acquire(lock: trio.Semaphore | trio.CapacityLimiter) -> None:
+    """Take a slot of ``lock``, waiting only when there is none.
+
+    trio's ``acquire`` always passes through the scheduler, free slot or not (it is a
+    checkpoint): an attempt took three such trips before its request went out. A free slot
+    means nobody is queued (a release hands its slot straight to the first waiter), so taking
+    it at once is as fair; the attempt still checkpoints on its socket right after.
+    """
+    try:
+        lock.acquire_nowait()
+    except trio.WouldBlock:
+        await lock.acquire()
+
+
 class RequestSigner(Protocol):
     """What signs an attempt: the headers to add to ``method url`` with ``headers`` (the
     request's own, without the client's defaults) and ``body``. SigV4's is
@@ -233,6 +246,10 @@ class ScopeBucket:
 
     async def acquire(self) -> None:
         """Wait until this scope may send one more request."""
+        if not self._lock.locked() and self._take(trio.current_time()):
+            # Nobody queued (a waiter would hold the lock) and a token is there: taken at
+            # once, without the lock's trip through the scheduler (see `_acquire`).
+            return
         async with self._lock:
             while True:
                 now = trio.current_time()
@@ -249,6 +266,18 @@ class ScopeBucket:
                     self.tokens = max(0.0, self.tokens - 1.0)
                     return
                 await trio.sleep((1.0 - self.tokens) / self.rate)
+
+    def _take(self, now: float) -> bool:
+        """Take a token if one may be taken now (no pause, a token in the bucket)."""
+        if now < self.not_before:
+            return False
+        if self.unlimited:
+            return True
+        self._refill(now)
+        if self.tokens >= 1.0 - _EPSILON:
+            self.tokens = max(0.0, self.tokens - 1.0)
+            return True
+        return False
 
     def throttled(self, retry_after: float | None = None) -> None:
         """The service throttled this scope: slow down, and pause if asked."""
@@ -394,11 +423,14 @@ class Transport:
             # calls from using the rate; the retry queues for a slot again, behind
             # calls that were already waiting. The bound is about requests
             # between token and answer, and a backing-off call holds no token.
-            async with slots if slots is not None else contextlib.nullcontext():
+            if slots is not None:
+                await _acquire(slots)
+            try:
                 # The slot, rate and limiter waits are not the call's fault: the
                 # timeout starts only once the request may actually go out.
                 await bucket.acquire()
-                async with self.limiter:
+                await _acquire(self.limiter)
+                try:
                     self.stats.calls += 1
                     sent = trio.current_time()
                     try:
@@ -416,6 +448,11 @@ class Transport:
                     except ResponseTooLargeError:
                         outcome = "too large"
                         raise
+                finally:
+                    self.limiter.release()
+            finally:
+                if slots is not None:
+                    slots.release()
             outcome = f"status={status}"
             request_id = headers.get("x-amzn-requestid")
             if status >= 300:
