@@ -32,13 +32,12 @@ from typing import Any
 import trio
 
 from ekstrio.account_credentials import AccountCredentials
-from ekstrio.errors import AccessDeniedError, AwsError, EkstrioError, NotFoundError
+from ekstrio.errors import AccessDeniedError, EkstrioError
 from ekstrio.filters import order_roles
 from ekstrio.model import Account, Cluster, RoleCredentials
 from ekstrio.scan_api import Outcome, ScanApi, ScanRequest
 from ekstrio.scan_failures import (
     EXPECTED,
-    STALE_CODES,
     any_denial,
     error_record,
     is_region_not_enabled,
@@ -55,6 +54,7 @@ from ekstrio.scan_records import (
     Skipped,
     Stage,
 )
+from ekstrio.scan_region import list_and_describe
 from ekstrio.slots import PrioritySlots
 
 __all__ = [
@@ -315,8 +315,9 @@ class _Scan:
                     continue  # reported once by the account task
                 frontier.enter(key, Stage.LIST_CLUSTERS, role, account.name)
                 async with self._region_slots.hold(priority):
-                    outcome = await self.role_in_region(account, region, role, got, found,
-                                                        failures)
+                    outcome = await list_and_describe(self.api, self.request.filter,
+                                                      self.collector.frontier, account, region,
+                                                      role, got, found, failures)
                 if outcome is Outcome.STALE and creds.from_cache(got):
                     # EKS refused the cached credentials themselves (expired, or a signature
                     # it cannot check): renew once for the account, then try again.
@@ -324,8 +325,9 @@ class _Scan:
                     if isinstance(got, EkstrioError):
                         continue
                     async with self._region_slots.hold(priority):
-                        outcome = await self.role_in_region(account, region, role, got, found,
-                                                            failures)
+                        outcome = await list_and_describe(self.api, self.request.filter,
+                                                          self.collector.frontier, account,
+                                                          region, role, got, found, failures)
                 if outcome is Outcome.STALE:
                     failures.append(ScanError(account.account_id, account.name, region, role,
                                               Stage.LIST_CLUSTERS, "ExpiredTokenException",
@@ -359,63 +361,6 @@ class _Scan:
                 # the region does not count as completed (kubeconfig --prune trusts it).
                 whole = complete and not failures and not self.request.filter.narrows_clusters
                 await send.send(RegionDone(account.account_id, region, whole))
-
-    async def role_in_region(
-        self,
-        account: Account,
-        region: str,
-        role: str,
-        creds: RoleCredentials,
-        found: dict[str, Cluster],
-        failures: list[ScanError],
-    ) -> Outcome:
-        """List and describe with one role."""
-        frontier = self.collector.frontier
-        key = (account.account_id, region)
-        frontier.enter(key, Stage.LIST_CLUSTERS, role, account.name)
-        describe_failures: list[ScanError] = []
-        wanted = self.request.filter
-
-        async def describe(name: str) -> None:
-            try:
-                info = await self.api.describe(creds, account.account_id, region, name)
-            except NotFoundError:
-                return  # deleted between ListClusters and DescribeCluster
-            except EXPECTED as exc:
-                describe_failures.append(
-                    error_record(account, region, role, Stage.DESCRIBE_CLUSTER, exc))
-                return
-            if not wanted.tags_selected(info.tags):
-                return
-            previous = found.get(name)
-            roles = (*previous.roles, role) if previous else (role,)
-            found[name] = Cluster(account.account_id, account.name, region, info, roles)
-
-        first_page = True
-        list_error: EkstrioError | None = None
-        async with trio.open_nursery() as nursery:
-            # Caught inside the nursery: a nursery would wrap it in an ExceptionGroup.
-            try:
-                async for page in self.api.cluster_names(creds, account.account_id, region):
-                    first_page = False
-                    for name in page:
-                        if wanted.name_selected(name):
-                            nursery.start_soon(describe, name)
-            except EXPECTED as exc:
-                list_error = exc
-            frontier.enter(key, Stage.DESCRIBE_CLUSTER, role, account.name)
-        if list_error is not None:
-            if first_page and is_region_not_enabled(list_error):
-                return Outcome.DISABLED
-            if first_page and isinstance(list_error, AwsError) and list_error.code in STALE_CODES:
-                return Outcome.STALE
-            if first_page and isinstance(list_error, AccessDeniedError):
-                return Outcome.DENIED
-            failures.append(error_record(account, region, role, Stage.LIST_CLUSTERS, list_error))
-            failures.extend(describe_failures)
-            return Outcome.PARTIAL
-        failures.extend(describe_failures)
-        return Outcome.PARTIAL if describe_failures else Outcome.COMPLETE
 
 
 async def _consume(

@@ -20,8 +20,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "kubeconfig", "access", "access_live", "access_record", "kube_contexts",
                 "exec_plugin", "scan_entries", "kube_targets", "entry_names")),
     ("stores", ("inventory", "kubeconfig_io", "kubeconfig_dir", "profiles")),
-    ("engine and sign-in", ("scan", "account_credentials", "scan_aws", "auth.*", "access_aws",
-                            "kube_live", "access_scan", "token_credentials")),
+    ("engine and sign-in", ("scan", "scan_region", "account_credentials", "scan_aws", "auth.*",
+                            "access_aws", "kube_live", "access_scan", "token_credentials")),
     ("runtime", ("scan_runtime",)),
     ("renderers", ("output", "table", "progress", "document_formats")),
     # access_contexts runs `ekstrio token` in process (token_fast), so it sits beside it.
