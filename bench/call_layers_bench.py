@@ -11,22 +11,21 @@ process, ``--concurrency`` at once, and prints the client CPU (user + system) pe
 round and the best round. Run it against two commits side by side by putting each one's
 ``src`` first on ``PYTHONPATH`` in turn: only figures taken in one sitting compare.
 """
-# ruff: noqa: T201, S101 - a benchmark: it prints its table and runs its own child
+# ruff: noqa: T201 - a benchmark: printing its table is its job
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import resource
-import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx2
 import trio
+from transport_bench import h11_sim
 
 from ekstrio.aws.endpoints import Endpoint
 from ekstrio.aws.http_client import make_http_client, read_capped
@@ -35,7 +34,6 @@ from ekstrio.aws.sigv4_auth import SigV4Auth
 from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport
 from ekstrio.errors import EkstrioError
 from ekstrio.model import RoleCredentials
-from ekstrio.sim.testing import admin_call
 
 Call = Callable[[], Awaitable[None]]
 
@@ -110,13 +108,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    sim = subprocess.Popen([sys.executable, "-m", "ekstrio", "sim", "serve", "--port", "0",
-                            "--server", "h11", "--accounts", "40", "--portal-rps", "0",
-                            "--eks-rps", "0"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert sim.stdout is not None
-        endpoint = json.loads(sim.stdout.readline())["endpoint"]
-        token = admin_call(endpoint, "token", {})[1]["accessToken"]
+    with h11_sim() as (endpoint, token):
         best: dict[str, float] = {}
         print(f"{args.calls} calls x {args.rounds} rounds, {args.concurrency} at once, "
               "client CPU per call (ms):")
@@ -127,9 +119,6 @@ def main() -> int:
             print(f"round {number}: " + "  ".join(f"{k} {v:.3f}" for k, v in figures.items()),
                   flush=True)
         print("best:    " + "  ".join(f"{k} {v:.3f}" for k, v in best.items()))
-    finally:
-        sim.terminate()
-        sim.wait(15)
     return 0
 
 

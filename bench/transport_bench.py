@@ -15,11 +15,13 @@ run is the point: the machine is shared, and only figures taken side by side com
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import trio
 
@@ -55,20 +57,28 @@ async def run(kind: HttpTransportKind, url: str, token: str, requests: int,
         return 1000 * (cpu() - started_cpu) / requests, time.perf_counter() - started
 
 
+@contextlib.contextmanager
+def h11_sim() -> Iterator[tuple[str, str]]:
+    """A sim of its own process on ``--server h11`` with no quotas: (endpoint, SSO token)."""
+    sim = subprocess.Popen([sys.executable, "-m", "ekstrio", "sim", "serve", "--port", "0",
+                            "--server", "h11", "--accounts", "40", "--portal-rps", "0",
+                            "--eks-rps", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert sim.stdout is not None
+        endpoint = json.loads(sim.stdout.readline())["endpoint"]
+        yield endpoint, admin_call(endpoint, "token", {})[1]["accessToken"]
+    finally:
+        sim.terminate()
+        sim.wait(15)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    sim = subprocess.Popen([sys.executable, "-m", "ekstrio", "sim", "serve", "--port", "0",
-                            "--server", "h11", "--accounts", "40", "--portal-rps", "0",
-                            "--eks-rps", "0"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert sim.stdout is not None
-        info = json.loads(sim.stdout.readline())
-        endpoint = info["endpoint"]
-        token = admin_call(endpoint, "token", {})[1]["accessToken"]
+    with h11_sim() as (endpoint, token):
         url = f"{endpoint}/assignment/accounts?max_result=20"
         print(f"{args.requests} GETs x {args.rounds} rounds, {args.concurrency} at once, "
               f"client CPU per request (ms) and wall (s):")
@@ -84,9 +94,6 @@ def main() -> int:
         print(f"best: lean {best[HttpTransportKind.LEAN]:.3f} ms, httpx2 "
               f"{best[HttpTransportKind.HTTPX2]:.3f} ms; httpx2 / lean = "
               f"{best[HttpTransportKind.HTTPX2] / best[HttpTransportKind.LEAN]:.2f}x")
-    finally:
-        sim.terminate()
-        sim.wait(15)
     return 0
 
 
