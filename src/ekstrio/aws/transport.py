@@ -11,7 +11,12 @@ One :class:`Transport` is shared by a whole scan. For each attempt of a call it
    memory however many scopes are busy);
 4. sends ONE HTTP request under ``trio.fail_after(policy.call_timeout)``;
 5. retries that one request with stamina when :func:`wire.is_retryable` says
-   so, waiting as long as ``Retry-After`` asks when the server said.
+   so, waiting as long as ``Retry-After`` asks when the server said (stamina
+   takes over at the first retryable failure; see ``Transport.call``).
+
+A wait happens only when there is something to wait for: a free slot, token or
+limiter place is taken at once (``_acquire``), and the scope bucket is in
+:mod:`ekstrio.aws.pacing`.
 
 Retries wrap a single HTTP exchange, never a larger unit of work, so a retry
 never repeats calls that already succeeded.
