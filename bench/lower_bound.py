@@ -114,22 +114,34 @@ def lower_bound(
     longest = 0
     fallbacks = 0
     in_order = 0.0
+    wanted = set(regions)
     for index, account in enumerate(accounts):
         tried = roles_tried(account["roles"], order)
         role_pages = pages(len(account["roles"]), ROLES_PAGE)
+        disabled = set(account.get("disabledRegions", ()))
+        # Regions an SCP closes to every role (Control Tower's region deny): the role with EKS
+        # access is refused there too, and a complete scan must go on to every remaining role
+        # (such denies often exempt some), which needs their credentials once per account.
+        closed = (set(account.get("scpDeniedRegions", ())) & wanted) - disabled
+        everyone = order([r["roleName"] for r in account["roles"]]) if closed else tried
         if not warm:
-            portal += role_pages + len(tried)
-            fallbacks += max(0, len(tried) - 1)
+            portal += role_pages + len(everyone)
+            fallbacks += max(0, len(everyone) - 1)
         if not tried:
             continue  # no role matches: skipped after ListAccountRoles
         lead = 0 if warm else (index // ACCOUNTS_PAGE + 1) + role_pages
         # In listing order, this account's credentials come after every portal call so far.
         ready = portal / portal_rps
-        disabled = set(account.get("disabledRegions", ()))
         for region in regions:
             if region in disabled:
+                if warm:
+                    continue  # the list cache remembers it is off: no call
                 # One ListClusters with the first role learns the region is off.
-                scope_calls, chain = 1, lead + (0 if warm else 1) + 1
+                scope_calls, chain = 1, lead + 1 + 1
+            elif region in closed:
+                # Every role is refused: one ListClusters each (and credentials, cold).
+                scope_calls = len(everyone)
+                chain = lead + (1 if warm else 2) * len(everyone)
             else:
                 n = len(account["clusters"].get(region, ())) if _eks_ok(account, tried) else 0
                 list_pages = pages(n, CLUSTERS_PAGE)

@@ -28,11 +28,12 @@ lb = _load()
 
 
 def account(n: int, roles: dict[str, bool], clusters: dict[str, int] | None = None,
-            disabled: tuple[str, ...] = ()) -> dict[str, Any]:
+            disabled: tuple[str, ...] = (), closed: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
         "accountId": f"{n:012d}",
         "roles": [{"roleName": k, "eksAccess": v} for k, v in roles.items()],
         "disabledRegions": list(disabled),
+        "scpDeniedRegions": list(closed),
         "clusters": {r: [{"name": f"c{i}"} for i in range(k)]
                      for r, k in (clusters or {}).items()},
     }
@@ -92,6 +93,24 @@ def test_account_on_the_second_page_waits_for_both_pages() -> None:
 def test_disabled_region_costs_one_call() -> None:
     b = bound([account(1, {"AdministratorAccess": True}, {"r1": 1}, disabled=("r2",))])
     assert b.eks_calls == 2 + 1
+
+
+def test_warm_scan_asks_nothing_about_a_region_it_knows_is_off() -> None:
+    b = bound([account(1, {"AdministratorAccess": True}, {"r1": 1}, disabled=("r2",))],
+              warm=True)
+    assert b.eks_calls == 2
+
+
+def test_a_region_closed_to_every_role_costs_every_role_a_call() -> None:
+    # The role with EKS access is refused there too, so a complete scan asks every other role
+    # (credentials once for the account, a ListClusters in each closed region).
+    roles = {"AdministratorAccess": True, "ReadOnly": False, "Billing": False}
+    b = bound([account(1, roles, {"r1": 1}, closed=("r2",))])
+    assert b.eks_calls == 2 + 3
+    assert b.portal_calls == 1 + 1 + 3
+    assert b.fallback_credentials == 2
+    open_only = bound([account(1, roles, {"r1": 1})])
+    assert (open_only.eks_calls, open_only.portal_calls) == (2 + 1, 1 + 1 + 1)
 
 
 def test_warm_scan_makes_no_portal_call() -> None:
