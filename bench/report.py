@@ -311,7 +311,11 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         "GetRoleCredentials; an account with no EKS role "
         "(BillingAccess/SupportUser only) costs one",
         "per role, and those fallback calls are counted, because a scan cannot know that EKS will",
-        "refuse them all without asking. The design note's formula has the first two terms; the",
+        "refuse them all without asking. In a region an SCP closes to every role (the sim's",
+        "`scpDeniedRegions`, like Control Tower's region deny) every role is tried, since such",
+        "denies may exempt some: credentials once per account and one ListClusters per role there.",
+        "A region that is not enabled costs one ListClusters cold and nothing warm (the list cache",
+        "remembers it). The design note's formula has the first two terms; the",
         "third is added because in these orgs one account-region holds 100+ clusters, and its EKS",
         "quota, not the portal's, sets the medium org's bound. Burst allowances (one second per",
         "bucket) are ignored, as in the design note, so a scan could beat a rate term by ≤ 1 s.",
