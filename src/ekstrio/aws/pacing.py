@@ -113,24 +113,14 @@ class ScopeBucket:
         """Wait until this scope may send one more request."""
         if not self._lock.locked() and self._take(trio.current_time()):
             # Nobody queued (a waiter would hold the lock) and a token is there: taken at
-            # once, without the lock's trip through the scheduler (see `_acquire`).
+            # once, without the lock's trip through the scheduler (see transport._acquire).
             return
         async with self._lock:
-            while True:
-                now = trio.current_time()
+            while not self._take(now := trio.current_time()):
                 if now < self.not_before:
                     await trio.sleep_until(self.not_before)
-                    continue
-                if self.unlimited:
-                    return
-                self._refill(now)
-                # The epsilon absorbs float rounding: without it a bucket can
-                # sit at 0.9999999999 and ask for sleeps too short to move
-                # the clock, spinning forever.
-                if self.tokens >= 1.0 - _EPSILON:
-                    self.tokens = max(0.0, self.tokens - 1.0)
-                    return
-                await trio.sleep((1.0 - self.tokens) / self.rate)
+                else:
+                    await trio.sleep((1.0 - self.tokens) / self.rate)
 
     def _take(self, now: float) -> bool:
         """Take a token if one may be taken now (no pause, a token in the bucket)."""
@@ -139,6 +129,8 @@ class ScopeBucket:
         if self.unlimited:
             return True
         self._refill(now)
+        # The epsilon absorbs float rounding: without it a bucket can sit at 0.9999999999
+        # and ask for sleeps too short to move the clock, spinning forever.
         if self.tokens >= 1.0 - _EPSILON:
             self.tokens = max(0.0, self.tokens - 1.0)
             return True
