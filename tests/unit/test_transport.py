@@ -65,6 +65,22 @@ async def test_success_returns_json_and_counts_one_call() -> None:
     assert (t.stats.calls, t.stats.retries, t.stats.throttles, t.stats.errors) == (1, 0, 0, 0)
 
 
+async def test_a_request_header_replaces_the_clients_default_of_that_name() -> None:
+    seen: list[httpx2.Request] = []
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json={})
+
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler),
+                                  headers={"User-Agent": "ekstrio/test"}) as client:
+        t = make_transport(client, policy=policy())
+        await t.call(ENDPOINT, WireRequest("GET", "/p", (), (("Accept", "application/json"),)),
+                     service="sts", scope=("sts", "1"))
+    assert seen[0].headers.get_list("accept") == ["application/json"]
+    assert seen[0].headers.get_list("user-agent") == ["ekstrio/test"]
+
+
 async def test_throttled_scope_slows_down_while_another_keeps_its_pace(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

@@ -93,7 +93,6 @@ __all__ = [
 logging.getLogger("stamina").addHandler(logging.NullHandler())
 
 
-
 @dataclass(frozen=True, slots=True)
 class CallPolicy:
     """How one call is timed and retried.
@@ -337,7 +336,11 @@ class Transport:
         # client's default headers were read once, and the URL is parsed once and signed
         # exactly as httpx2 will send it. `client.send` still routes it (proxies, mounts).
         target = httpx2.URL(url)
-        headers = [*self._default_headers, *request.headers]
+        # A header of the request replaces the client's default of that name, as
+        # build_request's merge did (STS asks for JSON with its own Accept).
+        own = {name.lower() for name, _ in request.headers}
+        headers = [item for item in self._default_headers if item[0].lower() not in own]
+        headers.extend(request.headers)
         if auth is not None:
             headers.extend(auth.headers_for(request.method, str(target), request.headers,
                                             request.body or b""))
