@@ -60,7 +60,10 @@ class AccountCredentials:
                         # Cancelled mid-fetch: let a later caller try again.
                         del self._done[key]
                     event.set()
-            else:
+            elif not event.is_set():
+                # Another region of the account is fetching it. Done already is the common
+                # case (every region after the first), and Event.wait on a set event would
+                # still yield to the scheduler once per region.
                 await event.wait()
             if key in self._value:
                 return self._value[key]

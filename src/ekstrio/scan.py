@@ -24,6 +24,7 @@ exception group (the CLI unwraps it).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,13 +94,13 @@ class _Scan:
         # thousands of ListClusters, a region's DescribeCluster calls wait behind them and
         # then leave in a burst that the service throttles. A few active regions at a
         # time keep that queue short; a region that is waiting costs nothing.
+        # A region task is started only once it holds a slot, and holds it to its end: a
+        # waiting region is then an item of its account's loop, not a task (a warm
+        # 2,000-account scan would otherwise start 34,000 region tasks that mostly wait,
+        # about 70 MB of coroutine frames), and a region takes its slot once, not once per
+        # role it tries (each PrioritySlots.acquire costs two scheduler steps).
         self._region_slots = PrioritySlots(request.active_regions or 1_000_000_000)
         self._portal_stage = PrioritySlots(request.portal_accounts or 1_000_000_000)
-        # Region *tasks* are admitted a few at a time too, not only their calls: a warm
-        # 2,000-account scan otherwise starts 34,000 region tasks at once that mostly wait
-        # (about 70 MB of coroutine frames). Twice the active bound keeps the slots fed.
-        self._region_tasks = PrioritySlots(2 * request.active_regions
-                                           if request.active_regions else 1_000_000_000)
 
     # Busiest first: with a bounded frontier (active_regions, portal_accounts) tasks take
     # their turns in start order, and the region with the most clusters (paced per scope,
@@ -122,31 +123,35 @@ class _Scan:
         frontier = self.collector.frontier
         async with send, trio.open_nursery() as nursery:
             frontier.enter((None, None), Stage.ACCOUNTS, None, None)
+            listed = itertools.count()
             try:
                 async for page in self.api.accounts():
                     for account in sorted(page, key=self._account_order):
                         if not self.request.filter.account_selected(account):
                             continue
-                        await send.send(AccountFound(account))
-                        nursery.start_soon(self.account, account, send.clone())
+                        await _put(send, AccountFound(account))
+                        nursery.start_soon(self.account, account, next(listed), send.clone())
             except EXPECTED as exc:
                 hint = self.request.login_hint
                 if (refused := token_refused(exc, hint) or any_denial(exc, hint)) is not None:
                     raise refused from exc
-                await send.send(error_record(None, None, None, Stage.ACCOUNTS, exc))
+                await _put(send, error_record(None, None, None, Stage.ACCOUNTS, exc))
             frontier.leave((None, None))
 
-    async def account(self, account: Account, send: trio.MemorySendChannel[Record]) -> None:
+    async def account(self, account: Account, listed: int,
+                      send: trio.MemorySendChannel[Record]) -> None:
+        """Roles, credentials and every region of one account; ``listed`` is its place in
+        the (sorted) account list, which the portal stage serves in that order."""
         frontier = self.collector.frontier
         key = (account.account_id, None)
-        async with send:
+        with send:  # closing a clone is sync; `async with` adds a checkpoint per account
             # Roles and credentials back to back, a few accounts at a time: see
             # ScanRequest.portal_accounts. Waiting counts as unfinished work already.
             frontier.enter(key, Stage.LIST_ROLES, None, account.name)
-            async with self._portal_stage.hold(-self._account_order(account)):
+            async with self._portal_stage.hold(-self._account_order(account), listed):
                 usable = await self.roles_and_credentials(account, send)
             if usable is None:
-                await send.send(AccountDone(account))
+                await _put(send, AccountDone(account))
                 return
             creds = usable.creds
             state = _AccountState()
@@ -165,12 +170,7 @@ class _Scan:
                 for region in regions:
                     frontier.enter((account.account_id, region), Stage.LIST_CLUSTERS,
                                    usable.roles[0], account.name)
-                async with trio.open_nursery() as nursery:
-                    for region in regions:
-                        await self._region_tasks.acquire(self._priority(account.account_id,
-                                                                        region))
-                        nursery.start_soon(self._admitted_region, account, region,
-                                           usable.roles, creds, state, send.clone())
+                await self._regions(account, regions, usable.roles, creds, state, send)
             if state.suspects:
                 await self.recheck_suspects(account, usable.roles, creds, state, send)
             denied = state.denied
@@ -182,11 +182,11 @@ class _Scan:
                 reason = f"EKS denied every role (tried {', '.join(tried)})"
                 attempted = [r for r in self.request.regions if r not in self._disabled(account)]
                 if set(denied) >= set(attempted):
-                    await send.send(Skipped(account.account_id, None, reason))
+                    await _put(send, Skipped(account.account_id, None, reason))
                 else:
                     for region in sorted(denied):
-                        await send.send(Skipped(account.account_id, region, reason))
-            await send.send(AccountDone(account))
+                        await _put(send, Skipped(account.account_id, region, reason))
+            await _put(send, AccountDone(account))
 
     async def roles_and_credentials(
         self, account: Account, send: trio.MemorySendChannel[Record]
@@ -202,13 +202,13 @@ class _Scan:
             if (refused := token_refused(exc, self.request.login_hint)) is not None:
                 raise refused from exc
             frontier.leave(key)
-            await send.send(error_record(account, None, None, Stage.LIST_ROLES, exc))
+            await _put(send, error_record(account, None, None, Stage.LIST_ROLES, exc))
             return None
         candidates = order_roles((r.role_name for r in roles), self.request.roles)
         if not candidates:
             frontier.leave(key)
             reason = "no matching role" if roles else "no roles assigned"
-            await send.send(Skipped(account.account_id, None, reason))
+            await _put(send, Skipped(account.account_id, None, reason))
             return None
         frontier.enter(key, Stage.CREDENTIALS, candidates[0], account.name)
         creds = AccountCredentials(self.api, account.account_id, self.request.login_hint)
@@ -245,7 +245,7 @@ class _Scan:
         for role, exc in failed:
             # A denied role is expected when there is another; say so only if none works.
             if not usable or not isinstance(exc, AccessDeniedError):
-                await send.send(error_record(account, None, role, Stage.CREDENTIALS, exc))
+                await _put(send, error_record(account, None, role, Stage.CREDENTIALS, exc))
         # Regions may fall back to the later roles after an EKS denial.
         return usable + [r for r in candidates if r not in results]
 
@@ -270,10 +270,7 @@ class _Scan:
             for role in creds.cached_roles():
                 await creds.renew(role)
             state.trust_disabled = True
-            async with trio.open_nursery() as nursery:
-                for region in suspects:
-                    nursery.start_soon(self.region, account, region, usable, creds, state,
-                                       send.clone())
+            await self._regions(account, suspects, usable, creds, state, send)
             return
         for region in suspects:
             await self._region_disabled(account, region, send)
@@ -282,13 +279,24 @@ class _Scan:
                                send: trio.MemorySendChannel[Record]) -> None:
         self._disabled(account).add(region)
         self.api.found_disabled(account.account_id, region)
-        await send.send(Skipped(account.account_id, region, "region not enabled"))
+        await _put(send, Skipped(account.account_id, region, "region not enabled"))
+
+    async def _regions(self, account: Account, regions: list[str], candidates: list[str],
+                       creds: AccountCredentials, state: _AccountState,
+                       send: trio.MemorySendChannel[Record]) -> None:
+        """A task per region in ``regions`` (best first), each started holding a region slot."""
+        async with trio.open_nursery() as nursery:
+            for region in regions:
+                await self._region_slots.acquire(self._priority(account.account_id, region))
+                # No checkpoint between the grant and start_soon: the slot cannot be lost.
+                nursery.start_soon(self._admitted_region, account, region, candidates, creds,
+                                   state, send.clone())
 
     async def _admitted_region(self, *args: Any) -> None:
         try:
             await self.region(*args)
         finally:
-            self._region_tasks.release()
+            self._region_slots.release()
 
     async def region(
         self,
@@ -301,8 +309,7 @@ class _Scan:
     ) -> None:
         frontier = self.collector.frontier
         key = (account.account_id, region)
-        priority = self._priority(account.account_id, region)
-        async with send:
+        with send:  # as in account(): no checkpoint to close a clone
             found: dict[str, Cluster] = {}
             failures: list[ScanError] = []
             denied: list[str] = []
@@ -314,20 +321,18 @@ class _Scan:
                 if isinstance(got, EkstrioError):
                     continue  # reported once by the account task
                 frontier.enter(key, Stage.LIST_CLUSTERS, role, account.name)
-                async with self._region_slots.hold(priority):
-                    outcome = await list_and_describe(self.api, self.request.filter,
-                                                      self.collector.frontier, account, region,
-                                                      role, got, found, failures)
+                outcome = await list_and_describe(self.api, self.request.filter,
+                                                  self.collector.frontier, account, region,
+                                                  role, got, found, failures)
                 if outcome is Outcome.STALE and creds.from_cache(got):
                     # EKS refused the cached credentials themselves (expired, or a signature
                     # it cannot check): renew once for the account, then try again.
                     got = await creds.renew(role)
                     if isinstance(got, EkstrioError):
                         continue
-                    async with self._region_slots.hold(priority):
-                        outcome = await list_and_describe(self.api, self.request.filter,
-                                                          self.collector.frontier, account,
-                                                          region, role, got, found, failures)
+                    outcome = await list_and_describe(self.api, self.request.filter,
+                                                      self.collector.frontier, account,
+                                                      region, role, got, found, failures)
                 if outcome is Outcome.STALE:
                     failures.append(ScanError(account.account_id, account.name, region, role,
                                               Stage.LIST_CLUSTERS, "ExpiredTokenException",
@@ -351,16 +356,30 @@ class _Scan:
                     break
             frontier.leave(key)
             for cluster in sorted(found.values(), key=lambda c: c.name):
-                await send.send(cluster)
+                await _put(send, cluster)
             if not listed_any and not failures:
                 state.denied[region] = denied
             for failure in failures:
-                await send.send(failure)
+                await _put(send, failure)
             if listed_any:
                 # With a name or tag filter, an absent cluster may just be filtered out, so
                 # the region does not count as completed (kubeconfig --prune trusts it).
                 whole = complete and not failures and not self.request.filter.narrows_clusters
-                await send.send(RegionDone(account.account_id, region, whole))
+                await _put(send, RegionDone(account.account_id, region, whole))
+
+
+async def _put(send: trio.MemorySendChannel[Record], record: Record) -> None:
+    """Send a record; without a trip through trio's scheduler while the buffer has room.
+
+    ``send.send`` always yields (a checkpoint), and a scan sends a record or two per
+    account-region: on a warm all-regions scan that was about one scheduler step in ten.
+    The buffer is the consumer's (``run_scan``), which only runs when producers wait on
+    the network, so room is the normal case; a full buffer still waits as before.
+    """
+    try:
+        send.send_nowait(record)
+    except trio.WouldBlock:
+        await send.send(record)
 
 
 async def _consume(
@@ -377,7 +396,18 @@ async def _consume(
 
     async with receive:
         try:
-            async for record in receive:
+            while True:
+                # What is buffered is taken without a scheduler step per record (receive()
+                # always yields once); the consumer waits only when the buffer is empty.
+                try:
+                    record = receive.receive_nowait()
+                except trio.WouldBlock:
+                    try:
+                        record = await receive.receive()
+                    except trio.EndOfChannel:
+                        break
+                except trio.EndOfChannel:
+                    break
                 take(record)
         finally:
             # Cancelled from outside (Ctrl-C): keep what producers already sent.

@@ -4,6 +4,8 @@ calls it once per role it tries."""
 
 from __future__ import annotations
 
+import contextlib
+
 import trio
 
 from ekstrio.errors import AccessDeniedError, AwsError, EkstrioError, NotFoundError
@@ -51,13 +53,18 @@ async def list_and_describe(
 
     first_page = True
     list_error: EkstrioError | None = None
-    async with trio.open_nursery() as nursery:
+    # The describe nursery is opened at the first name only: most regions have no
+    # cluster, and even an empty nursery yields to the scheduler when it closes.
+    async with contextlib.AsyncExitStack() as describes:
+        nursery: trio.Nursery | None = None
         # Caught inside the nursery: a nursery would wrap it in an ExceptionGroup.
         try:
             async for page in api.cluster_names(creds, account.account_id, region):
                 first_page = False
                 for name in page:
                     if wanted.name_selected(name):
+                        if nursery is None:
+                            nursery = await describes.enter_async_context(trio.open_nursery())
                         nursery.start_soon(describe, name)
         except EXPECTED as exc:
             list_error = exc

@@ -21,7 +21,7 @@ import trio
 
 @dataclass(order=True)
 class _Waiter:
-    rank: tuple[int, int]  # (-priority, arrival): heapq pops the smallest
+    rank: tuple[int, int]  # (-priority, order or arrival): heapq pops the smallest
     event: trio.Event = field(compare=False, default_factory=trio.Event)
     granted: bool = field(compare=False, default=False)
 
@@ -37,22 +37,32 @@ class PrioritySlots:
         self._arrivals = itertools.count()
 
     @asynccontextmanager
-    async def hold(self, priority: int = 0) -> AsyncIterator[None]:
-        await self.acquire(priority)
+    async def hold(self, priority: int = 0, order: int | None = None) -> AsyncIterator[None]:
+        await self.acquire(priority, order)
         try:
             yield
         finally:
             self.release()
 
-    async def acquire(self, priority: int = 0) -> None:
-        """Wait for a slot; the caller must :meth:`release` it (or use :meth:`hold`)."""
-        waiter = _Waiter((-priority, next(self._arrivals)))
+    async def acquire(self, priority: int = 0, order: int | None = None) -> None:
+        """Wait for a slot; the caller must :meth:`release` it (or use :meth:`hold`).
+
+        Among equal priorities the lower ``order`` goes first; without one, arrival order.
+        Callers that start their tasks in a meaningful order pass it: tasks started in one
+        batch arrive in an order trio leaves open.
+        """
+        waiter = _Waiter((-priority, next(self._arrivals) if order is None else order))
         heapq.heappush(self._heap, waiter)
         try:
-            # One checkpoint: every task started in the same batch queues before any is served.
-            await trio.lowlevel.checkpoint()
-            self._grant()
-            await waiter.event.wait()
+            if self._free:
+                # One checkpoint: every task started in the same batch queues before any
+                # free slot is served. With none free there is nothing to hand out early:
+                # release() serves the queue, so the wait below is the only step.
+                await trio.lowlevel.checkpoint()
+                self._grant()
+            if not waiter.granted:
+                # Granted already is common: Event.wait on a set event would still yield.
+                await waiter.event.wait()
         except BaseException:
             if waiter.granted:
                 self.release()  # granted while being cancelled: pass the slot on

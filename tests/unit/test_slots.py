@@ -109,3 +109,60 @@ async def test_a_slot_granted_to_a_cancelled_task_is_passed_on() -> None:
         holder_done.set()
         scope.cancel()
     assert "patient" in got
+
+
+async def test_an_explicit_order_breaks_ties_whatever_order_tasks_arrive_in() -> None:
+    # The scan passes each account's place in the sorted account list: accounts started in
+    # one batch reach acquire in an order trio leaves open.
+    for _ in range(30):
+        slots = PrioritySlots(1)
+        served: list[str] = []
+
+        async def worker(name: str, priority: int, order: int, slots: PrioritySlots = slots,
+                         served: list[str] = served) -> None:
+            async with slots.hold(priority, order):
+                served.append(name)
+                await trio.sleep(0.01)
+
+        async with trio.open_nursery() as nursery:
+            for name, priority, order in (("d", 0, 4), ("a", 0, 0), ("x", 9, 7), ("c", 0, 3),
+                                          ("b", 0, 1)):
+                nursery.start_soon(worker, name, priority, order)
+        assert served == ["x", "a", "b", "c", "d"]
+
+
+class _Steps(trio.abc.Instrument):
+    """Counts the scheduler steps of every task but the test's own."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.test_task = trio.lowlevel.current_task()
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        if task is not self.test_task:
+            self.steps += 1
+
+
+async def test_acquire_yields_once_whether_a_slot_is_free_or_not() -> None:
+    # Each scheduler step costs CPU on every account-region of a scan: a free slot is
+    # taken after the one checkpoint that lets batch-mates queue, a full one waits once.
+    slots = PrioritySlots(1)
+    steps = _Steps()
+
+    async def take() -> None:
+        await slots.acquire()
+
+    async with trio.open_nursery() as nursery:
+        trio.lowlevel.add_instrument(steps)
+        nursery.start_soon(take)  # free: one checkpoint, then granted
+        await trio.testing.wait_all_tasks_blocked()
+        assert steps.steps == 2  # its first step and the one after its checkpoint
+        steps.steps = 0
+        nursery.start_soon(take)  # full: queues and waits
+        await trio.testing.wait_all_tasks_blocked()
+        assert steps.steps == 1
+        steps.steps = 0
+        slots.release()  # hands the slot to the waiter
+        await trio.testing.wait_all_tasks_blocked()
+        trio.lowlevel.remove_instrument(steps)
+        assert steps.steps == 1
