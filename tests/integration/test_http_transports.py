@@ -15,15 +15,19 @@ import trio
 import trustme
 from h11_server import Action, Seen, Server, serve
 
+from ekstrio.aws.endpoints import Endpoint
 from ekstrio.aws.http_client import (
     MAX_BODY,
     HttpTransportKind,
+    direct_transport,
     make_http_client,
     read_capped,
     transport_kind,
 )
 from ekstrio.aws.lean_http import LeanTransport
-from ekstrio.errors import ConfigError, ResponseTooLargeError
+from ekstrio.aws.portal import list_accounts_request
+from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport
+from ekstrio.errors import ConfigError, ResponseTooLargeError, TransportError
 
 KINDS = list(HttpTransportKind)
 
@@ -184,6 +188,37 @@ async def test_proxied_urls_go_through_the_proxy_and_no_proxy_is_honoured(
             with pytest.raises(httpx2.ConnectError):  # direct, and the name does not resolve
                 await client.get("http://aws.example.invalid/x")
     assert len(proxy.seen) == 1
+
+
+async def test_the_transport_sends_proxied_calls_through_the_proxy_and_the_rest_direct(
+        kind: HttpTransportKind, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The Transport skips httpx2's client layer only when no proxy covers any URL.
+    endpoint = Endpoint(url="http://aws.example.invalid", signing_region="us-east-1",
+                        partition="aws")
+
+    def transport(client: httpx2.AsyncClient) -> Transport:
+        return Transport(client, limiter=trio.CapacityLimiter(4),
+                         rates=RateLimits(default_rate=float("inf")),
+                         policy=CallPolicy(attempts=1), stats=CallStats())
+
+    async with running(ok) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        async with make_http_client(transport=kind) as client:
+            assert direct_transport(client) is None
+            answer = await transport(client).call(endpoint, list_accounts_request("t"),
+                                                  service="sso", scope="portal")
+        assert answer["path"].startswith("http://aws.example.invalid/assignment/accounts?")
+        assert len(proxy.seen) == 1
+        monkeypatch.delenv("HTTP_PROXY")
+        monkeypatch.setenv("NO_PROXY", "aws.example.invalid")  # NO_PROXY alone: all direct
+        async with make_http_client(transport=kind) as client:
+            direct = direct_transport(client)
+            assert (direct is client._transport) if kind is HttpTransportKind.LEAN \
+                else direct is None
+            with pytest.raises(TransportError):  # direct, and the name does not resolve
+                await transport(client).call(endpoint, list_accounts_request("t"),
+                                             service="sso", scope="portal")
+        assert len(proxy.seen) == 1
 
 
 def test_transport_kind_from_the_environment() -> None:

@@ -47,6 +47,7 @@ throttles per scan without these two, 0-2 with them.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -58,7 +59,7 @@ import trio
 
 from ekstrio.aws.call_stats import CallStats
 from ekstrio.aws.endpoints import Endpoint
-from ekstrio.aws.http_client import MAX_BODY, make_http_client, read_capped
+from ekstrio.aws.http_client import MAX_BODY, direct_transport, make_http_client, read_capped
 from ekstrio.aws.http_log import http_log, log_attempt
 from ekstrio.aws.pacing import RETRY_AFTER_CAP, RateLimits, ScopeBucket
 from ekstrio.aws.wire import (
@@ -153,6 +154,13 @@ def translate_transport_error(exc: httpx2.HTTPError) -> TransportError:
     return TransportError(f"HTTP transport failed ({type(exc).__name__}): {detail}")
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse_url(url: str) -> httpx2.URL:
+    """``httpx2.URL(url)``, remembered: a scan asks every account the same ListClusters URL
+    of a region, and parsing one cost as much as signing it. URLs are immutable."""
+    return httpx2.URL(url)
+
+
 class Transport:
     """Sends AWS calls for a whole run; see the module docstring."""
 
@@ -173,6 +181,7 @@ class Transport:
         self.policy = policy
         self.stats = stats
         self._default_headers = tuple(client.headers.multi_items())
+        self._direct = direct_transport(client)
         self._buckets: dict[Hashable, ScopeBucket] = {}
         self._slots: dict[Hashable, trio.Semaphore | None] = {}
 
@@ -334,8 +343,8 @@ class Transport:
         # The request is built here once, not by `client.build_request` (which parses the URL
         # again to merge it with a base URL, merges cookies and default headers per call): the
         # client's default headers were read once, and the URL is parsed once and signed
-        # exactly as httpx2 will send it. `client.send` still routes it (proxies, mounts).
-        target = httpx2.URL(url)
+        # exactly as httpx2 will send it. `client.send` routes it when a proxy may apply.
+        target = _parse_url(url)
         # A header of the request replaces the client's default of that name, as
         # build_request's merge did (STS asks for JSON with its own Accept).
         own = {name.lower() for name, _ in request.headers}
@@ -347,7 +356,11 @@ class Transport:
         sent = httpx2.Request(request.method, target, headers=headers, content=request.body)
         # Streamed, so that no answer is read past max_body whatever the transport:
         # a body that never ends fails this call instead of growing the process.
-        response = await self.client.send(sent, stream=True)
+        if self._direct is not None:
+            # No proxy anywhere: straight to the lean transport (see direct_transport).
+            response = await self._direct.handle_async_request(sent)
+        else:
+            response = await self.client.send(sent, stream=True)
         try:
             body = await read_capped(response, self.max_body, service=service)
         finally:
