@@ -43,12 +43,14 @@ def serve(
     device_code_ttl: int = 600,
     device_interval: int = 1,
     server: str = "hypercorn",
+    tls: bool = False,
     dump_org: str | None = None,
 ) -> int:
     """Serve SSO OIDC, the SSO portal, EKS and STS on one loopback port.
 
     The first line on stdout is one JSON object: endpoint, start_url, sso_region and env (the
-    AWS_ENDPOINT_URL_* variables to point ekstrio, the AWS CLI or botocore at the sim).
+    AWS_ENDPOINT_URL_* variables to point ekstrio, the AWS CLI or botocore at the sim, and
+    with --tls AWS_CA_BUNDLE).
     SIGINT or SIGTERM stops it (exit 0).
 
     Parameters
@@ -100,6 +102,10 @@ def serve(
         Polling interval the sim asks device-flow clients to keep, in seconds.
     server
         HTTP front end: hypercorn, or h11 (a lean loop, about 3x less CPU per request).
+    tls
+        Serve the API over HTTPS, as AWS does: a CA of the sim's own signs the certificate,
+        and its PEM file (ca_bundle in the JSON line, AWS_CA_BUNDLE in env) lives in a
+        temporary directory removed on exit.
     dump_org
         Write the whole organisation (the ground truth) as JSON to this file.
     """
@@ -114,6 +120,7 @@ def serve(
         reset_rate=reset_rate, auto_approve=auto_approve, token_ttl=token_ttl,
         refresh_ttl=refresh_ttl, credentials_ttl=credentials_ttl, client_ttl=client_ttl,
         device_code_ttl=device_code_ttl, device_interval=device_interval, server=server,
+        tls=tls,
     ).validated()
     trio.run(_serve, options, dump_org)
     return 0

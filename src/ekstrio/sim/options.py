@@ -89,6 +89,7 @@ class SimOptions:
     device_interval: int = 1
     portal_page_size: int = 20  # ListAccounts / ListAccountRoles page when max_result is absent
     server: str = "hypercorn"  # or "h11": the lean front end (sim/lean.py), ~3x less CPU
+    tls: bool = False  # serve the API over HTTPS with a CA of the sim's own (sim/api_tls.py)
     # A fault for client tests: names no real AWS can send, as an intercepting endpoint could.
     # "role": the first EKS account gets a role whose name carries INI syntax (preferred by
     # name, so a client that accepts it uses it); "account": the first account's name does;

@@ -12,6 +12,7 @@ import json
 import os
 import queue
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -30,13 +31,20 @@ from ekstrio.sim.server import SimInfo, serve_sim
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def admin_call(endpoint: str, route: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    """(status, JSON) of one admin call; POST when ``body`` is given, else GET."""
+def admin_call(endpoint: str, route: str, body: dict[str, Any] | None = None, *,
+               ca_bundle: str | None = None) -> tuple[int, Any]:
+    """(status, JSON) of one admin call; POST when ``body`` is given, else GET. An https
+    ``endpoint`` (``--tls``) is verified against ``ca_bundle``, the sim's CA file."""
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(f"{endpoint}/_sim/{route}", data=data,  # noqa: S310 - loopback
                                  headers={"content-type": "application/json"})
+    opener = _OPENER
+    if ca_bundle:
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}),
+            urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=ca_bundle)))
     try:
-        with _OPENER.open(req, timeout=30) as resp:
+        with opener.open(req, timeout=30) as resp:
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
@@ -52,37 +60,41 @@ class SimHandle:
     env: dict[str, str]
     org: dict[str, Any] = field(repr=False)
     info: dict[str, Any] = field(repr=False)
+    ca_bundle: str | None = None  # with --tls: the CA file that verifies ``endpoint``
 
     @classmethod
     def from_info(cls, info: dict[str, Any], org: dict[str, Any] | None = None) -> SimHandle:
-        endpoint = info["endpoint"]
+        endpoint, ca_bundle = info["endpoint"], info.get("ca_bundle")
         if org is None:
-            _, org = admin_call(endpoint, "org")
+            _, org = admin_call(endpoint, "org", ca_bundle=ca_bundle)
         return cls(endpoint, info["start_url"], info["sso_region"], dict(info["env"]),
-                   org or {}, info)
+                   org or {}, info, ca_bundle)
+
+    def admin(self, route: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        """(status, JSON) of one ``/_sim/`` call to this sim."""
+        return admin_call(self.endpoint, route, body, ca_bundle=self.ca_bundle)
 
     def issue_token(self, expires_in: int | None = None) -> str:
         """A portal access token, as if the user had signed in (``expires_in`` seconds)."""
         body: dict[str, Any] = {} if expires_in is None else {"expires_in": expires_in}
-        status, data = admin_call(self.endpoint, "token", body)
+        status, data = self.admin("token", body)
         if status != 200:
             raise RuntimeError(f"sim refused to issue a token: {data}")
         return str(data["accessToken"])
 
     def verify_eks_token(self, token: str, cluster_name: str) -> dict[str, Any]:
         """``{"ok": True, "account_id", "arn", "role_name", ...}`` or ``{"ok": False, "error"}``."""
-        _, data = admin_call(self.endpoint, "verify-eks-token",
-                             {"token": token, "cluster_name": cluster_name})
+        _, data = self.admin("verify-eks-token", {"token": token, "cluster_name": cluster_name})
         return dict(data)
 
     def stats(self) -> dict[str, Any]:
-        return dict(admin_call(self.endpoint, "stats")[1])
+        return dict(self.admin("stats")[1])
 
     def approve(self, user_code: str) -> bool:
-        return admin_call(self.endpoint, "approve", {"user_code": user_code})[0] == 200
+        return self.admin("approve", {"user_code": user_code})[0] == 200
 
     def deny(self, user_code: str) -> bool:
-        return admin_call(self.endpoint, "deny", {"user_code": user_code})[0] == 200
+        return self.admin("deny", {"user_code": user_code})[0] == 200
 
     # --- ground-truth helpers over the dump ----------------------------------------------------
     def account(self, account_id: str) -> dict[str, Any]:
