@@ -26,6 +26,7 @@ from ekstrio.auth.provider import TokenProvider
 from ekstrio.auth.session import login_hint, oidc_endpoint, resolve
 from ekstrio.aws.transport import CallStats
 from ekstrio.filters import ClusterFilter, check_regions
+from ekstrio.gc_tuning import scan_gc
 from ekstrio.logs import account_label
 from ekstrio.model import RoleCredentials, SessionChoice, SsoSession
 from ekstrio.scan import ScanRequest, run_scan
@@ -129,8 +130,9 @@ def run_aws_scan(
         on_regions(len(request.regions))
     sink = _with_log(on_record) if log_events else on_record
     stats = stats or CallStats()
-    report, interrupted, access = trio.run(_scan_async, options, preset, session, cfg, request,
-                                           sink, stats, stop or ScanStop())
+    with scan_gc():
+        report, interrupted, access = trio.run(_scan_async, options, preset, session, cfg,
+                                               request, sink, stats, stop or ScanStop())
     document = ScanDocument.from_report(report, session=session, partition=where.partition,
                                         access=access[0] if access else None)
     if access is not None:
