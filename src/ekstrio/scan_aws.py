@@ -229,6 +229,9 @@ def make_transport(preset: Preset, client: Any, stats: CallStats | None = None) 
         rates=rates,
         policy=policy,
         stats=stats or CallStats(),
+        # The portal is a cold scan's critical path: its calls must not queue behind EKS
+        # calls that wait for nothing (see "The critical path" in aws/transport.py).
+        unqueued=("portal",),
     )
 
 

@@ -17,8 +17,15 @@ import pytest
 import trio
 from wire_fakes import aws_error, make_transport
 
+from ekstrio.aws.call_stats import CallStats
 from ekstrio.aws.endpoints import Endpoint
-from ekstrio.aws.transport import CallPolicy, RateLimits, ScopeBucket, make_http_client
+from ekstrio.aws.transport import (
+    CallPolicy,
+    RateLimits,
+    ScopeBucket,
+    Transport,
+    make_http_client,
+)
 from ekstrio.aws.wire import WireRequest
 from ekstrio.errors import (
     AccessDeniedError,
@@ -298,6 +305,36 @@ async def test_capacity_limiter_bounds_requests_in_flight(
                                                scope=("eks", str(i), "r")))
     assert peak == 3
     assert trio.current_time() == 4.0
+
+
+async def test_an_unqueued_scope_does_not_wait_behind_the_limiter(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The portal is a cold scan's critical path: with the limiter full of EKS calls, a
+    # portal call still goes out at once (bounded by its own scope's in-flight slots).
+    started: dict[str, float] = {}
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        started[request.url.path] = trio.current_time()
+        await trio.sleep(1.0)
+        return httpx2.Response(200, json={})
+
+    async with client_for(handler) as client:
+        t = Transport(client, limiter=trio.CapacityLimiter(2),
+                      rates=RateLimits(default_rate=math.inf), policy=policy(),
+                      stats=CallStats(), unqueued=("portal",))
+        async with trio.open_nursery() as nursery:
+            for i in range(4):
+                nursery.start_soon(partial(t.call, ENDPOINT, get(f"/eks{i}"), service="eks",
+                                           scope=("eks", str(i), "r")))
+            await trio.sleep(0.5)
+            nursery.start_soon(partial(t.call, ENDPOINT, get("/portal"), service="sso",
+                                       scope=("portal", "t")))
+            nursery.start_soon(partial(t.call, ENDPOINT, get("/eks-late"), service="eks",
+                                       scope=("eks", "late", "r")))
+    assert started["/portal"] == 0.5  # not behind the four queued EKS calls
+    assert started["/eks-late"] == 2.0  # EKS calls still queue: two at a time
+    assert sorted(started[f"/eks{i}"] for i in range(4)) == [0.0, 0.0, 1.0, 1.0]
 
 
 async def test_rate_wait_does_not_eat_into_the_call_timeout(

@@ -8,7 +8,8 @@ One :class:`Transport` is shared by a whole scan. For each attempt of a call it
    ``("eks", account, region)``): AWS throttles per scope, so a 429 slows down
    only the scope that earned it while every other scope keeps its pace;
 3. takes a slot of one global ``trio.CapacityLimiter`` (bounds sockets and
-   memory however many scopes are busy);
+   memory however many scopes are busy), unless its scope kind is one of
+   ``unqueued`` (see "The critical path" below);
 4. sends ONE HTTP request under ``trio.fail_after(policy.call_timeout)``;
 5. retries that one request with stamina when :func:`wire.is_retryable` says
    so, waiting as long as ``Retry-After`` asks when the server said (stamina
@@ -43,13 +44,24 @@ defaults keep a plain one-second bucket):
 
 Measured on the sim (50 accounts, EKS 10 rps per account-region): 10-80
 throttles per scan without these two, 0-2 with them.
+
+The critical path
+-----------------
+Every EKS call of an account needs that account's role credentials, and the
+portal that hands them out is paced (20 calls/s by default): a cold scan cannot
+end before the portal's last answer. Queued in the global limiter's FIFO behind
+thousands of ListClusters that depend on nothing, portal calls waited about half a
+second each and the portal ran at 12-16 calls/s instead of 20 (a cold medium-all
+scan's --debug log). So the scan names the portal's scope kind ``unqueued``: its
+calls skip the global limiter, and their number stays bounded by their scope's own
+in-flight bound (``ceil(rate)``) and rate.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -141,6 +153,7 @@ class _Send(NamedTuple):
     service: str
     bucket: ScopeBucket
     slots: trio.Semaphore | None
+    limiter: trio.CapacityLimiter | None  # None: an unqueued scope
     auth: RequestSigner | None
     decode: Callable[[bytes], dict[str, Any]] | None
 
@@ -173,8 +186,12 @@ class Transport:
         policy: CallPolicy,
         stats: CallStats,
         max_body: int = MAX_BODY,
+        unqueued: Collection[str] = (),
     ) -> None:
+        """``unqueued``: scope kinds (``scope[0]``) whose calls skip ``limiter``; see "The
+        critical path" in the module docstring."""
         self.client = client
+        self._unqueued = frozenset(unqueued)
         self.max_body = max_body
         self.limiter = limiter
         self.rates = rates
@@ -235,7 +252,10 @@ class Transport:
         retries are spent or the failure is not retryable.
         """
         url = build_url(endpoint.url, request)
-        send = _Send(url, request, service, self.bucket(scope), self.slots(scope), auth, decode)
+        kind = scope[0] if isinstance(scope, tuple) and scope else scope
+        limiter = None if kind in self._unqueued else self.limiter
+        send = _Send(url, request, service, self.bucket(scope), self.slots(scope), limiter,
+                     auth, decode)
         try:
             # The first attempt goes out without stamina: setting up its retry loop (tenacity
             # objects, wait and stop strategies) cost about as much CPU as the HTTP exchange
@@ -278,7 +298,7 @@ class Transport:
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
 
     async def _attempt(self, send: _Send, *, number: int) -> dict[str, Any]:
-        url, request, service, bucket, slots, auth, decode = send
+        url, request, service, bucket, slots, limiter, auth, decode = send
         # --debug (ekstrio.http): one line per attempt that went out, whatever its end.
         queued = trio.current_time()
         sent: float | None = None
@@ -296,7 +316,8 @@ class Transport:
                 # The slot, rate and limiter waits are not the call's fault: the
                 # timeout starts only once the request may actually go out.
                 await bucket.acquire()
-                await _acquire(self.limiter)
+                if limiter is not None:
+                    await _acquire(limiter)
                 try:
                     self.stats.calls += 1
                     sent = trio.current_time()
@@ -316,7 +337,8 @@ class Transport:
                         outcome = "too large"
                         raise
                 finally:
-                    self.limiter.release()
+                    if limiter is not None:
+                        limiter.release()
             finally:
                 if slots is not None:
                     slots.release()
