@@ -13,7 +13,7 @@ SRC = Path(ekstrio.__file__).parent
 # Lowest first. A module may import its own layer and those below, never one above.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("ekstrio", "errors", "model", "fileio", "slots", "logs", "cache_home",
-                    "json_pieces")),
+                    "json_pieces", "gc_tuning")),
     ("protocols and the sim", ("aws.*", "sim.*")),
     ("configuration", ("aws_config", "settings", "user_config", "filters", "exec_cache")),
     ("values", ("scan_records", "scan_failures", "scan_document", "scan_diff", "scan_api",
