@@ -122,6 +122,17 @@ class ScopeBucket:
                 else:
                     await trio.sleep((1.0 - self.tokens) / self.rate)
 
+    def at_rest(self, now: float) -> bool:
+        """In the state a new bucket starts in: full, at its configured rate, no pause or
+        throttle still counting, nobody queued; so it may be dropped and made again
+        (:mod:`ekstrio.aws.scope_table`). Refills it to ``now`` as ``acquire`` would."""
+        if self._lock.locked() or now < self.not_before or now - self._last_cut < 1.0:
+            return False
+        if self.unlimited:
+            return True
+        self._refill(now)
+        return self.rate >= self.base_rate and self.tokens >= self.capacity - _EPSILON
+
     def _take(self, now: float) -> bool:
         """Take a token if one may be taken now (no pause, a token in the bucket)."""
         if now < self.not_before:

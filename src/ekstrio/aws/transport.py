@@ -74,6 +74,7 @@ from ekstrio.aws.endpoints import Endpoint
 from ekstrio.aws.http_client import MAX_BODY, direct_transport, make_http_client, read_capped
 from ekstrio.aws.http_log import http_log, log_attempt
 from ekstrio.aws.pacing import RETRY_AFTER_CAP, RateLimits, ScopeBucket
+from ekstrio.aws.scope_table import ScopeTable
 from ekstrio.aws.wire import (
     WireRequest,
     build_url,
@@ -151,8 +152,7 @@ class _Send(NamedTuple):
     url: str
     request: WireRequest
     service: str
-    bucket: ScopeBucket
-    slots: trio.Semaphore | None
+    scope: Hashable  # its bucket and slots are looked up per attempt: see aws/scope_table
     limiter: trio.CapacityLimiter | None  # None: an unqueued scope
     auth: RequestSigner | None
     decode: Callable[[bytes], dict[str, Any]] | None
@@ -199,28 +199,15 @@ class Transport:
         self.stats = stats
         self._default_headers = tuple(client.headers.multi_items())
         self._direct = direct_transport(client)
-        self._buckets: dict[Hashable, ScopeBucket] = {}
-        self._slots: dict[Hashable, trio.Semaphore | None] = {}
+        self._scopes = ScopeTable(rates)
 
     def bucket(self, scope: Hashable) -> ScopeBucket:
         """The (lazily made) token bucket of ``scope``."""
-        found = self._buckets.get(scope)
-        if found is None:
-            found = ScopeBucket(
-                self.rates.rate_for(scope),
-                floor=self.rates.min_rate,
-                recovery_s=self.rates.recovery_s,
-                burst=self.rates.burst,
-            )
-            self._buckets[scope] = found
-        return found
+        return self._scopes.get(scope)[0]
 
     def slots(self, scope: Hashable) -> trio.Semaphore | None:
         """The (lazily made) in-flight bound of ``scope``; None when unbounded."""
-        if scope not in self._slots:
-            bound = self.rates.in_flight_for(scope)
-            self._slots[scope] = None if bound is None else trio.Semaphore(bound)
-        return self._slots[scope]
+        return self._scopes.get(scope)[1]
 
     @staticmethod
     def _retry_hook(exc: Exception) -> bool | float:
@@ -254,8 +241,7 @@ class Transport:
         url = build_url(endpoint.url, request)
         kind = scope[0] if isinstance(scope, tuple) and scope else scope
         limiter = None if kind in self._unqueued else self.limiter
-        send = _Send(url, request, service, self.bucket(scope), self.slots(scope), limiter,
-                     auth, decode)
+        send = _Send(url, request, service, scope, limiter, auth, decode)
         try:
             # The first attempt goes out without stamina: setting up its retry loop (tenacity
             # objects, wait and stop strategies) cost about as much CPU as the HTTP exchange
@@ -298,7 +284,8 @@ class Transport:
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
 
     async def _attempt(self, send: _Send, *, number: int) -> dict[str, Any]:
-        url, request, service, bucket, slots, limiter, auth, decode = send
+        url, request, service, scope, limiter, auth, decode = send
+        bucket, slots = self._scopes.get(scope)
         # --debug (ekstrio.http): one line per attempt that went out, whatever its end.
         queued = trio.current_time()
         sent: float | None = None
@@ -349,7 +336,9 @@ class Transport:
                 outcome = f"status={status} {error.code}"
                 if is_throttle(error):
                     self.stats.throttles += 1
-                    bucket.throttled(error.retry_after)
+                    # Looked up again: with no slot held, a scope at rest may have been
+                    # forgotten during the exchange (aws/scope_table).
+                    self.bucket(scope).throttled(error.retry_after)
                 raise error
             if decode is not None:
                 return decode(body)
