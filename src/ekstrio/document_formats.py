@@ -17,6 +17,7 @@ import yaml
 
 from ekstrio.errors import UsageError
 from ekstrio.json_pieces import iter_json
+from ekstrio.scan_document import ScanDocument
 
 DocumentFormat = Literal["json", "yaml"]
 
@@ -47,3 +48,11 @@ def render(doc: Mapping[str, Any], fmt: DocumentFormat, query: Any = None) -> It
         yield from iter_json(doc)
     else:
         yield json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_document(doc: ScanDocument, fmt: DocumentFormat, query: Any = None) -> Iterator[str]:
+    """The scan document (or the query's result) as text, in pieces; plain JSON is written
+    one record at a time (``ScanDocument.to_json_rows``), the rest needs the whole value."""
+    if fmt == "json" and query is None:
+        return iter_json(doc.to_json_rows())
+    return render(doc.to_json(), fmt, query)

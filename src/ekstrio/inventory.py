@@ -54,7 +54,8 @@ def save_inventory(doc: ScanDocument, path: Path | None = None) -> Path:
     if not doc.summary.complete:
         target_stat(path)  # before reading it: a FIFO would block, and is refused anyway
         doc = keep_what_was_known(load_previous(path), doc)
-    atomic_write(path, _dump(doc.to_json()), mode=0o600)
+    # A few hundred records at a time (to_json_rows): the whole document as dicts was a peak.
+    atomic_write(path, _dump(doc.to_json_rows()), mode=0o600)
     return path
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from ekstrio.access_record import ClusterKey, RoleAccess
 from ekstrio.errors import ConfigError
+from ekstrio.json_pieces import JsonRows
 from ekstrio.model import SsoSession
 from ekstrio.scan_entries import (
     ClusterEntry,
@@ -66,6 +67,10 @@ def _objects(doc: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     return items
 
 
+def _pair_json(pair: tuple[str, str]) -> dict[str, str]:
+    return {"account_id": pair[0], "region": pair[1]}
+
+
 @dataclass(frozen=True, slots=True)
 class ScanDocument:
     """The scan's JSON document (= the saved inventory), schema ``ekstrio.scan/v2``."""
@@ -103,19 +108,26 @@ class ScanDocument:
         )
 
     def completed_json(self) -> list[dict[str, str]]:
-        return [{"account_id": a, "region": r} for a, r in self.completed]
+        return [_pair_json(pair) for pair in self.completed]
 
     def to_json(self) -> dict[str, Any]:
+        return {key: [value.to_json(item) for item in value.items]
+                if isinstance(value, JsonRows) else value
+                for key, value in self.to_json_rows().items()}
+
+    def to_json_rows(self) -> dict[str, Any]:
+        """:meth:`to_json` with its lists as :class:`~ekstrio.json_pieces.JsonRows`: written
+        by ``json_pieces.iter_json`` as the same text, one record at a time."""
         return {
             "schema": SCHEMA,
             "sso": self.sso.to_json(),
             "partition": self.partition,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
-            "clusters": [c.to_json() for c in self.clusters],
-            "errors": [e.to_json() for e in self.errors],
-            "skipped": [s.to_json() for s in self.skipped],
-            "completed": self.completed_json(),
+            "clusters": JsonRows(self.clusters, ClusterEntry.to_json),
+            "errors": JsonRows(self.errors, ErrorEntry.to_json),
+            "skipped": JsonRows(self.skipped, SkippedEntry.to_json),
+            "completed": JsonRows(self.completed, _pair_json),
             "summary": self.summary.to_json(),
         }
 

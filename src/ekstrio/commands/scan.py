@@ -204,7 +204,7 @@ def _print_cached(fmt: OutputFormat, out: Console, err: Console, path: Path | No
 
     doc = load_inventory(path)
     if fmt in ("json", "yaml"):
-        for piece in document_formats.render(doc.to_json(), _doc_format(fmt), query):
+        for piece in document_formats.render_document(doc, _doc_format(fmt), query):
             sys.stdout.write(piece)
     elif fmt == "ndjson":
         for line in output.ndjson_lines(doc):
@@ -247,7 +247,7 @@ def _run(options: ScanOptions, fmt: OutputFormat, out: Console, err: Console, *,
                                log_events=verbose, on_regions=display.set_regions)
     report, document = outcome.report, outcome.document
     if fmt in ("json", "yaml"):
-        for piece in document_formats.render(document.to_json(), _doc_format(fmt), query):
+        for piece in document_formats.render_document(document, _doc_format(fmt), query):
             stdout.write(piece)
     elif fmt == "ndjson":
         for line in output.ndjson_access(document):
