@@ -170,7 +170,8 @@ class AwsScanApi:
             async for page in pages:
                 count += len(page)
                 yield page
-        self._counts[key] = count
+        if count or key in self._hints:  # a 0 is kept only to replace an older hint
+            self._counts[key] = count
 
     async def describe(
         self, creds: RoleCredentials, account_id: str, region: str, name: str

@@ -224,3 +224,14 @@ def test_an_inventory_path_that_is_not_a_file_is_never_replaced(
         save_inventory(scan_doc([cluster("a")], [], complete=complete), fifo)
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
     assert [p.name for p in tmp_path.iterdir()] == ["inventory.json"]
+
+
+def test_list_cache_keeps_no_zero_cluster_counts(isolated_home: Path) -> None:
+    # 0 is what a region without a hint counts as: kept, the empty account-regions of a big
+    # org would be most of the file (and of a warm scan's memory).
+    save_lists(SESSION, [Account("111122223333", "prod")], {},
+               clusters={"111122223333/eu-west-1": 3, "111122223333/us-east-1": 0}, now=1000.0)
+    assert '"111122223333/us-east-1"' not in lists_path(SESSION).read_text()
+    cached = load_lists(SESSION, now=1001.0)
+    assert cached is not None
+    assert cached.clusters == {"111122223333/eu-west-1": 3}
