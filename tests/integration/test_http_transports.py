@@ -245,6 +245,23 @@ async def read(client: httpx2.AsyncClient, url: str, limit: int = MAX_BODY) -> b
         await response.aclose()
 
 
+async def test_a_coded_answer_is_decoded_and_a_plain_one_read_as_sent(
+        kind: HttpTransportKind) -> None:
+    # ekstrio asks for identity; a server that compresses anyway is still understood.
+    import gzip
+
+    def coded(seen: Seen) -> Action:
+        if seen.target == b"/gzip":
+            return Action(body=gzip.compress(b'{"coded": true}'),
+                          headers=((b"content-type", b"application/json"),
+                                   (b"content-encoding", b"gzip")))
+        return Action(body=b'{"coded": false}')
+
+    async with running(coded) as server, make_http_client(transport=kind) as client:
+        assert await read(client, f"{server.url}/gzip") == b'{"coded": true}'
+        assert await read(client, f"{server.url}/plain") == b'{"coded": false}'
+
+
 async def test_an_endless_body_fails_the_call_with_bounded_memory(
         kind: HttpTransportKind) -> None:
     def endless(seen: Seen) -> Action:

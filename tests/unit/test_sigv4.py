@@ -121,3 +121,16 @@ async def test_signature_matches_an_independent_server_side_computation() -> Non
     assert match
     assert match["signature"] == server_side_signature(sent, CREDS.secret_access_key,
                                                        "sa-east-1", "eks")
+
+
+def test_amz_timestamp_is_the_utc_second_of_the_time_it_is_given() -> None:
+    # Formatted once per second (a small cache): each call still gets its own second.
+    import time
+
+    from ekstrio.aws.sigv4 import amz_timestamp
+
+    for seconds in (0, 0.999, 1.0, 1700000000.5, 1700000001.0, 1700000000.25, 86399.999,
+                    86400.0, -0.5):
+        assert amz_timestamp(seconds) == time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(seconds))
+    assert amz_timestamp(1700000000.5) == "20231114T221320Z"
+    assert amz_timestamp(1700000001.0) == "20231114T221321Z"

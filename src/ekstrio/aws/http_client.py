@@ -15,7 +15,7 @@ import enum
 import os
 import ssl
 import weakref
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, Mapping
 
 import httpx2
 from httpx2._utils import get_environment_proxies
@@ -143,9 +143,18 @@ async def read_capped(response: httpx2.Response, limit: int = MAX_BODY, *,
         raise ResponseTooLargeError(
             f"{service}: the answer says it is {int(declared):,} bytes, more than the "
             f"{limit:,} ekstrio reads; not read")
+    stream = response.stream
+    chunks: AsyncIterable[bytes]
+    if isinstance(stream, httpx2.AsyncByteStream) and "content-encoding" not in response.headers:
+        # Nothing to decode (answers are asked for with Accept-Encoding: identity): the
+        # transport's bytes as they come, without the decoder, chunker and context managers
+        # that aiter_bytes sets up for each answer (about 2 % of a scan's CPU).
+        chunks = stream
+    else:
+        chunks = response.aiter_bytes()
     parts: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in chunks:
         size += len(chunk)
         if size > limit:
             raise ResponseTooLargeError(

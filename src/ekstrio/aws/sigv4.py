@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -106,7 +107,13 @@ class HeaderAuth:
 
 def amz_timestamp(seconds: float) -> str:
     """X-Amz-Date (``YYYYMMDDTHHMMSSZ``, UTC) of a Unix time."""
-    return time.strftime(_TIMESTAMP, time.gmtime(seconds))
+    return _timestamp_of_second(math.floor(seconds))  # gmtime's own rounding
+
+
+@lru_cache(maxsize=4)
+def _timestamp_of_second(second: int) -> str:
+    # A scan signs dozens of calls in the same second: format each second once.
+    return time.strftime(_TIMESTAMP, time.gmtime(second))
 
 
 def _remove_dot_segments(path: str) -> str:

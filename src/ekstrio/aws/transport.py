@@ -66,7 +66,6 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 import httpx2
-import stamina
 import trio
 
 from ekstrio.aws.call_stats import CallStats
@@ -260,6 +259,10 @@ class Transport:
 
     async def _retry(self, send: _Send, failure: Exception) -> dict[str, Any]:
         """Attempts 2.. of a call whose first attempt failed with ``failure``, retryably."""
+        # Imported on the first retry only: stamina and tenacity are ~15 ms of start-up that
+        # a scan without a retryable failure never needs.
+        import stamina
+
         policy = self.policy
         jitter = policy.backoff_initial if policy.backoff_jitter is None else policy.backoff_jitter
         # timeout=None: stamina's overall deadline reads the wall clock;
