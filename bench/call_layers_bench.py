@@ -10,12 +10,13 @@ Not a test. One command::
 Starts two ``ekstrio sim serve --server h11`` processes (their CPU is not the client's), one
 plain and one with ``--tls`` (HTTPS with the sim's own RSA-2048 chain, as AWS serves), and sends
 the same portal ListAccounts GET (a real ~3 KB JSON page) through each layer in THIS process,
-``--concurrency`` at once, and prints the client CPU (user + system) per call of each round
-and the best round. A layer's plain and TLS rows run back to back (plain first in odd rounds,
-TLS first in even ones), so that the shared machine's drift hits both alike. Every connection
-is opened (and handshaken) before a row is timed, so the rows are the steady state of
-keep-alive connections, except "new connection per call" (a lean transport that keeps no idle
-connection: a TCP connect, and over TLS a handshake, on every call; ``--calls`` / 4 of them).
+``--concurrency`` at once, and prints the client CPU (user + system) per call of each round, the
+best round, and the median of each round's TLS - plain difference. A layer's plain and TLS rows
+run back to back (plain first in odd rounds, TLS first in even ones), so that the shared
+machine's drift hits both alike. Every connection is opened (and handshaken) before a row is
+timed, so the rows are the steady state of keep-alive connections, except "new connection per
+call" (a lean transport that keeps no idle connection: a TCP connect, and over TLS a handshake,
+on every call; ``--calls`` / 4 of them).
 After each timed row an untimed pass of the same layer (at most 500 calls) counts, per call,
 trio task steps (an instrument) and function calls (``sys.setprofile``: Python and C calls and
 coroutine resumptions), the one measure of the client's work that the machine's load cannot
@@ -31,6 +32,7 @@ import argparse
 import contextlib
 import math
 import resource
+import statistics
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -215,6 +217,7 @@ def main() -> int:
         print(f"{args.calls} calls x {args.rounds} rounds, {args.concurrency} at once; per call: "
               f"client CPU (ms), trio task steps (st), function calls (fn)")
         best: dict[str, dict[str, Figure]] = {}
+        differences: dict[str, list[float]] = {}  # per layer, TLS - plain ms of each round
         for number in range(1, args.rounds + 1):
             figures = trio.run(one_round, sims, args.calls, args.concurrency, number % 2 == 0)
             for layer, by_scheme in figures.items():
@@ -222,9 +225,17 @@ def main() -> int:
                     kept = best.setdefault(layer, {}).get(scheme)
                     if kept is None or figure.ms < kept.ms:
                         best[layer][scheme] = figure
+                if len(by_scheme) == 2:
+                    differences.setdefault(layer, []).append(
+                        by_scheme["tls"].ms - by_scheme["plain"].ms)
             _table(f"round {number}", figures)
             sys.stdout.flush()
         _table("best", best)
+        if differences:
+            # The best plain and the best TLS figure may come from different rounds; the
+            # difference measured back to back within each round is the fairer estimate.
+            print("tls - plain, median of the rounds' back-to-back differences: " + ", ".join(
+                f"{layer} {statistics.median(ms):+.3f} ms" for layer, ms in differences.items()))
     return 0
 
 
