@@ -212,7 +212,7 @@ class Sim:
                "--accounts", str(size.accounts), "--clusters", str(size.clusters),
                "--regions", ",".join(size.regions), "--latency-ms", str(LATENCY_MS),
                "--jitter-ms", str(JITTER_MS), "--portal-rps", str(PORTAL_RPS),
-               "--eks-rps", str(EKS_RPS), "--dump-org", str(self.dump)]
+               "--eks-rps", str(EKS_RPS), "--dump-org", str(self.dump), *TLS]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True,
                                      env=clean_env(workdir / "sim-home"))
         assert self.proc.stdout is not None
@@ -221,13 +221,15 @@ class Sim:
             raise RuntimeError("ekstrio sim serve exited before printing its endpoint")
         self.info = json.loads(line)
         self.endpoint: str = self.info["endpoint"]
+        self.ca_bundle: str | None = self.info.get("ca_bundle")  # None unless --tls
         self.org: dict[str, Any] = json.loads(self.dump.read_text())
 
     def stats(self) -> dict[str, Any]:
-        return dict(admin_call(self.endpoint, "stats")[1])
+        return dict(admin_call(self.endpoint, "stats", ca_bundle=self.ca_bundle)[1])
 
     def token(self) -> str:
-        return str(admin_call(self.endpoint, "token", {})[1]["accessToken"])
+        return str(admin_call(self.endpoint, "token", {},
+                              ca_bundle=self.ca_bundle)[1]["accessToken"])
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -238,6 +240,7 @@ class Sim:
             self.proc.wait()
 
 
+TLS: list[str] = []  # ["--tls"] with --tls: the sim serves HTTPS, as AWS does
 SNAPSHOT: dict[str, str] = {}  # {"src": dir} when children run a snapshot of one commit
 
 
@@ -527,7 +530,13 @@ def main() -> int:
                         help="run the working tree as it is instead of a snapshot of --rev")
     parser.add_argument("--no-docs", action="store_true",
                         help="do not rewrite docs/benchmarks.md")
+    parser.add_argument("--tls", action="store_true",
+                        help="the sim serves HTTPS (its CA reaches the scan as AWS_CA_BUNDLE); "
+                             "no baselines, no docs")
     args = parser.parse_args()
+    if args.tls:
+        TLS.append("--tls")
+        args.no_baselines = args.no_docs = True  # baselines.py does not take the CA
     sizes = list(SIZES) if args.size == "all" else args.size.split(",")
     table = QUICK if args.quick else SIZES
     results_dir = HERE / "results"
@@ -543,7 +552,7 @@ def main() -> int:
             result.update(machine=machine(), startup_cpu_s=startup, quick=args.quick,
                           date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                           command=" ".join(["python", "bench/scan_bench.py", *sys.argv[1:]]))
-            suffix = "-quick" if args.quick else ""
+            suffix = ("-quick" if args.quick else "") + ("-tls" if args.tls else "")
             (results_dir / f"{name}{suffix}.json").write_text(json.dumps(result, indent=1) + "\n")
     if not args.no_docs and not args.quick:
         from report import write_docs
