@@ -212,7 +212,7 @@ class Sim:
                "--accounts", str(size.accounts), "--clusters", str(size.clusters),
                "--regions", ",".join(size.regions), "--latency-ms", str(LATENCY_MS),
                "--jitter-ms", str(JITTER_MS), "--portal-rps", str(PORTAL_RPS),
-               "--eks-rps", str(EKS_RPS), "--dump-org", str(self.dump), *TLS]
+               "--eks-rps", str(EKS_RPS), "--dump-org", str(self.dump), *TLS, *SIM_SERVER]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True,
                                      env=clean_env(workdir / "sim-home"))
         assert self.proc.stdout is not None
@@ -241,6 +241,7 @@ class Sim:
 
 
 TLS: list[str] = []  # ["--tls"] with --tls: the sim serves HTTPS, as AWS does
+SIM_SERVER: list[str] = []  # ["--server", "h11"] with --sim-server h11
 SNAPSHOT: dict[str, str] = {}  # {"src": dir} when children run a snapshot of one commit
 
 
@@ -533,7 +534,13 @@ def main() -> int:
     parser.add_argument("--tls", action="store_true",
                         help="the sim serves HTTPS (its CA reaches the scan as AWS_CA_BUNDLE); "
                              "no baselines, no docs")
+    parser.add_argument("--sim-server", choices=["hypercorn", "h11"], default="hypercorn",
+                        help="the sim's front end: h11 costs the sim about half the CPU per "
+                             "request (results get a -h11 suffix; no baselines or docs)")
     args = parser.parse_args()
+    if args.sim_server != "hypercorn":
+        SIM_SERVER.extend(["--server", args.sim_server])
+        args.no_baselines = args.no_docs = True
     if args.tls:
         TLS.append("--tls")
         args.no_baselines = args.no_docs = True  # baselines.py does not take the CA
@@ -552,7 +559,8 @@ def main() -> int:
             result.update(machine=machine(), startup_cpu_s=startup, quick=args.quick,
                           date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                           command=" ".join(["python", "bench/scan_bench.py", *sys.argv[1:]]))
-            suffix = ("-quick" if args.quick else "") + ("-tls" if args.tls else "")
+            suffix = (("-quick" if args.quick else "") + ("-tls" if args.tls else "")
+                      + ("-h11" if args.sim_server == "h11" else ""))
             (results_dir / f"{name}{suffix}.json").write_text(json.dumps(result, indent=1) + "\n")
     if not args.no_docs and not args.quick:
         from report import write_docs
