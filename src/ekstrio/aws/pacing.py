@@ -10,12 +10,18 @@ from dataclasses import dataclass, field
 
 import trio
 
-__all__ = ["RETRY_AFTER_CAP", "RateLimits", "ScopeBucket"]
+__all__ = ["RETRY_AFTER_CAP", "RateLimits", "ScopeBucket", "scope_kind"]
 
 # A Retry-After longer than this is not waited for in full: one scope's
 # answer must not stall a scan for minutes; the retry budget ends it instead.
 RETRY_AFTER_CAP = 60.0
 _EPSILON = 1e-9
+
+
+def scope_kind(scope: Hashable) -> Hashable:
+    """What rates and limits are chosen by: ``scope[0]`` (``"portal"``, ``"eks"``) of a
+    tuple scope, else the scope itself."""
+    return scope[0] if isinstance(scope, tuple) and scope else scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +59,7 @@ class RateLimits:
             raise ValueError(f"scope_in_flight must be >= 0, not {self.scope_in_flight!r}")
 
     def rate_for(self, scope: Hashable) -> float:
-        kind = scope[0] if isinstance(scope, tuple) and scope else scope
+        kind = scope_kind(scope)
         rate = self.rates.get(kind, self.default_rate) if isinstance(kind, str) else None
         return self.default_rate if rate is None else rate
 

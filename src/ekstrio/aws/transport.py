@@ -72,7 +72,7 @@ from ekstrio.aws.call_stats import CallStats
 from ekstrio.aws.endpoints import Endpoint
 from ekstrio.aws.http_client import MAX_BODY, direct_transport, make_http_client, read_capped
 from ekstrio.aws.http_log import http_log, log_attempt
-from ekstrio.aws.pacing import RETRY_AFTER_CAP, RateLimits, ScopeBucket
+from ekstrio.aws.pacing import RETRY_AFTER_CAP, RateLimits, ScopeBucket, scope_kind
 from ekstrio.aws.scope_table import ScopeTable
 from ekstrio.aws.wire import (
     WireRequest,
@@ -204,10 +204,6 @@ class Transport:
         """The (lazily made) token bucket of ``scope``."""
         return self._scopes.get(scope)[0]
 
-    def slots(self, scope: Hashable) -> trio.Semaphore | None:
-        """The (lazily made) in-flight bound of ``scope``; None when unbounded."""
-        return self._scopes.get(scope)[1]
-
     @staticmethod
     def _retry_hook(exc: Exception) -> bool | float:
         # stamina's `on=` hook: False = give up, True = normal backoff, a
@@ -238,8 +234,7 @@ class Transport:
         retries are spent or the failure is not retryable.
         """
         url = build_url(endpoint.url, request)
-        kind = scope[0] if isinstance(scope, tuple) and scope else scope
-        limiter = None if kind in self._unqueued else self.limiter
+        limiter = None if scope_kind(scope) in self._unqueued else self.limiter
         send = _Send(url, request, service, scope, limiter, auth, decode)
         try:
             # The first attempt goes out without stamina: setting up its retry loop (tenacity
