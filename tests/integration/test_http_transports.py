@@ -27,6 +27,7 @@ from ekstrio.aws.http_client import (
 from ekstrio.aws.lean_http import LeanTransport
 from ekstrio.aws.portal import list_accounts_request
 from ekstrio.aws.transport import CallPolicy, CallStats, RateLimits, Transport
+from ekstrio.aws.wire import WireRequest
 from ekstrio.errors import ConfigError, ResponseTooLargeError, TransportError
 
 KINDS = list(HttpTransportKind)
@@ -236,7 +237,21 @@ async def test_lean_is_used_for_direct_connections_only(monkeypatch: pytest.Monk
 
 
 # ---------------------------------------------------------------------------------- body cap
-async def read(client: httpx2.AsyncClient, url: str, limit: int = MAX_BODY) -> bytes:
+@pytest.fixture(params=["client", "transport"])
+def via(request: pytest.FixtureRequest) -> str:
+    """How a body is read: ``read_capped`` over ``client.send``, or a whole
+    ``Transport.call`` (over the lean transport, its direct path: no httpx2 models)."""
+    return request.param  # type: ignore[no-any-return]
+
+
+async def read(client: httpx2.AsyncClient, url: str, limit: int = MAX_BODY,
+               via: str = "client") -> bytes:
+    if via == "transport":
+        base, _, path = url.partition("/x/")
+        answer = await capped_transport(client, limit).call(
+            Endpoint(base, "us-east-1", "aws"), WireRequest("GET", f"/x/{path}"),
+            service="eks", scope=("eks", "1", "us-east-1"), decode=lambda body: {"body": body})
+        return answer["body"]  # type: ignore[no-any-return]
     request = client.build_request("GET", url)
     response = await client.send(request, stream=True)
     try:
@@ -245,60 +260,67 @@ async def read(client: httpx2.AsyncClient, url: str, limit: int = MAX_BODY) -> b
         await response.aclose()
 
 
+def capped_transport(client: httpx2.AsyncClient, limit: int = MAX_BODY) -> Transport:
+    return Transport(client, limiter=trio.CapacityLimiter(4),
+                     rates=RateLimits(default_rate=float("inf")), policy=CallPolicy(attempts=1),
+                     stats=CallStats(), max_body=limit)
+
+
 async def test_a_coded_answer_is_decoded_and_a_plain_one_read_as_sent(
-        kind: HttpTransportKind) -> None:
+        kind: HttpTransportKind, via: str) -> None:
     # ekstrio asks for identity; a server that compresses anyway is still understood.
     import gzip
 
     def coded(seen: Seen) -> Action:
-        if seen.target == b"/gzip":
+        if seen.target == b"/x/gzip":
             return Action(body=gzip.compress(b'{"coded": true}'),
                           headers=((b"content-type", b"application/json"),
                                    (b"content-encoding", b"gzip")))
         return Action(body=b'{"coded": false}')
 
     async with running(coded) as server, make_http_client(transport=kind) as client:
-        assert await read(client, f"{server.url}/gzip") == b'{"coded": true}'
-        assert await read(client, f"{server.url}/plain") == b'{"coded": false}'
+        assert await read(client, f"{server.url}/x/gzip", via=via) == b'{"coded": true}'
+        assert await read(client, f"{server.url}/x/plain", via=via) == b'{"coded": false}'
 
 
 async def test_an_endless_body_fails_the_call_with_bounded_memory(
-        kind: HttpTransportKind) -> None:
+        kind: HttpTransportKind, via: str) -> None:
     def endless(seen: Seen) -> Action:
-        return Action(endless=True) if seen.target == b"/endless" else Action()
+        return Action(endless=True) if seen.target == b"/x/endless" else Action()
 
     async with running(endless) as server, make_http_client(transport=kind) as client:
         tracemalloc.start()
         try:
             with pytest.raises(ResponseTooLargeError,
                                match=r"eks: the answer went past 1,048,576 bytes"):
-                await read(client, f"{server.url}/endless")
+                await read(client, f"{server.url}/x/endless", via=via)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
         # The call held at most the cap plus a chunk or two, never what the server sent.
         assert peak < 3 * MAX_BODY
         # The half-read connection is not reused: the next call gets a fresh one.
-        assert await read(client, f"{server.url}/after") == b"{}"
+        assert await read(client, f"{server.url}/x/after", via=via) == b"{}"
     assert server.connections == 2
 
 
-async def test_a_declared_length_over_the_cap_is_refused_unread(kind: HttpTransportKind) -> None:
+async def test_a_declared_length_over_the_cap_is_refused_unread(kind: HttpTransportKind,
+                                                               via: str) -> None:
     big = MAX_BODY + 1
 
     async with running(lambda seen: Action(content_length=big, body=b"x")) as server, \
             make_http_client(transport=kind) as client:
         with pytest.raises(ResponseTooLargeError, match="1,048,577 bytes, more than"):
-            await read(client, f"{server.url}/big")
+            await read(client, f"{server.url}/x/big", via=via)
 
 
-async def test_a_body_at_the_cap_is_read_whole(kind: HttpTransportKind) -> None:
+async def test_a_body_at_the_cap_is_read_whole(kind: HttpTransportKind, via: str) -> None:
     body = b"y" * 4096
     async with running(lambda seen: Action(body=body)) as server, \
             make_http_client(transport=kind) as client:
-        assert await read(client, f"{server.url}/exact", limit=len(body)) == body
+        assert await read(client, f"{server.url}/x/exact", len(body), via) == body
         with pytest.raises(ResponseTooLargeError):
-            await read(client, f"{server.url}/over", limit=len(body) - 1)
+            await read(client, f"{server.url}/x/over", len(body) - 1, via)
 
 
 # ------------------------------------------------------------------------- lean transport only
@@ -510,3 +532,103 @@ async def test_lean_refuses_to_write_a_header_that_would_split_the_request() -> 
         with pytest.raises(httpx2.LocalProtocolError):
             await client.get(f"{url}/x", headers={"x-token": "a\rb"})
     assert connections == []
+
+
+# ------------------------------------------------------ the Transport's direct path (no models)
+@asynccontextmanager
+async def recording_server() -> AsyncIterator[tuple[str, list[bytes]]]:
+    """A server that records each request exactly as its bytes arrived (head and body) and
+    answers ``{}``. Yields its URL and the list of requests."""
+    requests: list[bytes] = []
+
+    async def serve_one(stream: trio.SocketStream) -> None:
+        buffer = b""
+        async with stream:
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    data = await stream.receive_some(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, buffer = buffer.split(b"\r\n\r\n", 1)
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.lower() == b"content-length":
+                        length = int(value)
+                while len(buffer) < length:
+                    buffer += await stream.receive_some(65536)
+                requests.append(head + b"\r\n\r\n" + buffer[:length])
+                buffer = buffer[length:]
+                await stream.send_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(partial(trio.serve_tcp, serve_one, 0, host="127.0.0.1"))
+        port = listeners[0].socket.getsockname()[1]
+        yield f"http://127.0.0.1:{port}", requests
+        nursery.cancel_scope.cancel()
+
+
+async def test_the_direct_path_writes_the_bytes_httpx2s_client_path_writes() -> None:
+    import ssl
+    from datetime import UTC, datetime, timedelta
+
+    from ekstrio.aws.sigv4_auth import SigV4Auth
+    from ekstrio.model import RoleCredentials
+
+    creds = RoleCredentials("ASIAEXAMPLEKEY000000", "secret" * 7, "token" * 20,
+                            datetime.now(UTC) + timedelta(hours=1))
+    auth = SigV4Auth(creds, "eks", "us-east-1", clock=lambda: 1_700_000_000.0)
+    calls = [
+        WireRequest("GET", "/clusters", query=(("maxResults", "100"), ("nextToken", "a/b+c="))),
+        WireRequest("POST", "/", headers=(("Content-Type", "application/x-amz-json-1.1"),
+                                          ("Accept", "application/json")), body=b'{"k": 1}'),
+        WireRequest("POST", "/empty"),
+        WireRequest("GET", "/h", headers=(("User-Agent", "mine"),)),
+    ]
+    seen: dict[str, list[bytes]] = {}
+    async with recording_server() as (url, requests):
+        lean = make_http_client(transport=HttpTransportKind.LEAN)
+        # The same lean transport under a client make_http_client did not make: the
+        # Transport then goes through client.send and httpx2's request model.
+        modelled = httpx2.AsyncClient(transport=LeanTransport(ssl.create_default_context()),
+                                      headers=lean.headers)
+        stock = make_http_client(transport=HttpTransportKind.HTTPX2)
+        for name, client in (("direct", lean), ("modelled", modelled), ("httpx2", stock)):
+            async with client:
+                assert (direct_transport(client) is not None) == (name == "direct")
+                transport = capped_transport(client)
+                for request in calls:
+                    assert await transport.call(Endpoint(url, "us-east-1", "aws"), request,
+                                                service="eks", scope=("eks", "1", "us-east-1"),
+                                                auth=auth) == {}
+            seen[name], requests[:] = list(requests), []
+    assert len(seen["direct"]) == len(calls)
+    assert b"Authorization: AWS4-HMAC-SHA256" in seen["direct"][0]
+    assert seen["direct"] == seen["modelled"] == seen["httpx2"]
+
+
+@pytest.mark.parametrize("kind", [HttpTransportKind.LEAN])
+async def test_the_direct_path_reads_every_framing_and_refuses_malformed_answers(
+        kind: HttpTransportKind) -> None:
+    answers = [
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"4;x=y\r\nchun\r\n3\r\nked\r\n0\r\nTrailer: t\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter",
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n\r\nuntil the close",
+        b"",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        b"",
+    ]
+    async with raw_server(answers) as (url, connections), \
+            make_http_client(transport=kind) as client:
+        assert direct_transport(client) is not None
+        with trio.fail_after(5):
+            assert await read(client, f"{url}/x/1", via="transport") == b"chunked"
+            assert await read(client, f"{url}/x/2", via="transport") == b"after"
+            assert await read(client, f"{url}/x/3", via="transport") == b""
+            assert await read(client, f"{url}/x/4", via="transport") == b"until the close"
+            with pytest.raises(TransportError, match="RemoteProtocolError"):
+                await read(client, f"{url}/x/5", via="transport")
+    assert len(connections) == 2  # the first three on one kept-alive connection

@@ -563,3 +563,35 @@ def test_rate_limits_in_flight_rule_and_validation() -> None:
         RateLimits(scope_in_flight=-1)
     with pytest.raises(ValueError, match="burst"):
         RateLimits(burst=0.5)
+
+
+# ------------------------------------------------ the direct path's header lines (httpx2's)
+@pytest.mark.parametrize(("method", "url", "headers", "content"), [
+    ("GET", "https://eks.us-east-1.amazonaws.com/clusters?maxResults=100", [("A", "1")], b""),
+    ("GET", "http://127.0.0.1:8443/x", [], b""),
+    ("POST", "https://sts.amazonaws.com/", [("Content-Type", "application/x-www-form-urlencoded"),
+                                           ("Accept", "application/json")], b"Action=X"),
+    ("POST", "https://oidc.us-east-1.amazonaws.com/token", [("content-type", "x")], b""),
+    ("PUT", "https://h.example/p", [], b""),
+    ("PATCH", "https://h.example/p", [("Content-Length", "3")], b"abc"),
+    ("POST", "https://h.example/p", [("Transfer-Encoding", "chunked")], b""),
+    ("DELETE", "https://h.example/p", [], b"{}"),
+    ("GET", "https://h.example:444/p", [("host", "other.example"), ("X-A", "1"), ("x-a", "2")],
+     b""),
+])
+def test_request_headers_are_what_httpx2_would_write(
+        method: str, url: str, headers: list[tuple[str, str]], content: bytes) -> None:
+    from ekstrio.aws.http_client import request_headers
+
+    target = httpx2.URL(url)
+    expected = httpx2.Request(method, target, headers=headers, content=content).headers.raw
+    assert request_headers(method, target, headers, content) == expected
+
+
+def test_request_headers_refuse_what_httpx2_refuses() -> None:
+    from ekstrio.aws.http_client import request_headers
+
+    with pytest.raises(UnicodeEncodeError):
+        httpx2.Request("GET", "https://h.example/", headers=[("x-t", "é")])
+    with pytest.raises(UnicodeEncodeError):
+        request_headers("GET", httpx2.URL("https://h.example/"), [("x-t", "é")], b"")

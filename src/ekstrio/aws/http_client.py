@@ -7,6 +7,8 @@
   under direct connections too (a way out should the lean path misbehave somewhere, and the
   benchmark's comparison).
 - :func:`read_capped`: a response body, read as a stream and given up on past ``MAX_BODY``.
+- :func:`request_headers`: the header lines httpx2 would write for a request, for the
+  Transport's direct path to the lean transport (no ``httpx2.Request`` built).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import enum
 import os
 import ssl
 import weakref
-from collections.abc import AsyncIterable, Mapping
+from collections.abc import AsyncIterable, Iterable, Mapping
 
 import httpx2
 from httpx2._utils import get_environment_proxies
@@ -25,7 +27,8 @@ from ekstrio.aws.lean_http import LeanTransport
 from ekstrio.errors import ConfigError, ResponseTooLargeError
 
 __all__ = ["MAX_BODY", "TRANSPORT_ENV", "HttpTransportKind", "direct_transport",
-           "make_http_client", "read_capped", "ssl_context", "transport_kind"]
+           "make_http_client", "read_capped", "read_stream_capped", "request_headers",
+           "ssl_context", "transport_kind"]
 
 # The most of one answer ekstrio reads. The largest real page is far below it: a
 # DescribeCluster with 50 tags of maximum length is under 80 KB, a ListAccounts page of 100
@@ -133,25 +136,40 @@ def make_http_client(*, ca_bundle: str | None = None,
     return client
 
 
-async def read_capped(response: httpx2.Response, limit: int = MAX_BODY, *,
-                      service: str) -> bytes:
-    """The body of a streamed ``response``, or :class:`ResponseTooLargeError` past ``limit``
-    bytes (checked against Content-Length first, then as the bytes arrive, so at most
-    ``limit`` plus one chunk is ever held). The caller closes the response."""
-    declared = response.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+def request_headers(method: str, url: httpx2.URL, headers: Iterable[tuple[str, str]],
+                    content: bytes) -> list[tuple[bytes, bytes]]:
+    """The header lines ``httpx2.Request(method, url, headers=headers, content=content)`` would
+    write, in its order (a test holds the two equal): ``Host`` first unless given, then
+    ``Content-Length: 0`` for a bodiless POST, PUT, PATCH or QUERY, then ``headers`` as given,
+    then ``Content-Length`` of a non-empty ``content`` unless given. Names and values must be
+    ASCII (``UnicodeEncodeError`` otherwise, as from httpx2). For the lean transport's
+    ``send``."""
+    lines = [(name.encode("ascii"), value.encode("ascii")) for name, value in headers]
+    names = {name.lower() for name, _ in lines}
+    framed = b"content-length" in names or b"transfer-encoding" in names
+    if content and not framed:
+        lines.append((b"Content-Length", str(len(content)).encode("ascii")))
+        framed = True
+    first: list[tuple[bytes, bytes]] = []
+    if b"host" not in names and url.raw_host:
+        first.append((b"Host", url.netloc))
+    if not framed and method in ("POST", "PUT", "PATCH", "QUERY"):
+        first.append((b"Content-Length", b"0"))
+    return first + lines if first else lines
+
+
+def _refuse_declared(declared: int | None, limit: int, service: str) -> None:
+    if declared is not None and declared > limit:
         raise ResponseTooLargeError(
-            f"{service}: the answer says it is {int(declared):,} bytes, more than the "
+            f"{service}: the answer says it is {declared:,} bytes, more than the "
             f"{limit:,} ekstrio reads; not read")
-    stream = response.stream
-    chunks: AsyncIterable[bytes]
-    if isinstance(stream, httpx2.AsyncByteStream) and "content-encoding" not in response.headers:
-        # Nothing to decode (answers are asked for with Accept-Encoding: identity): the
-        # transport's bytes as they come, without the decoder, chunker and context managers
-        # that aiter_bytes sets up for each answer (about 2 % of a scan's CPU).
-        chunks = stream
-    else:
-        chunks = response.aiter_bytes()
+
+
+async def read_stream_capped(chunks: AsyncIterable[bytes], limit: int = MAX_BODY, *,
+                             service: str, declared: int | None) -> bytes:
+    """What :func:`read_capped` does, for a body stream whose answer declared ``declared``
+    bytes (None: not said). The caller closes the stream."""
+    _refuse_declared(declared, limit, service)
     parts: list[bytes] = []
     size = 0
     async for chunk in chunks:
@@ -162,3 +180,23 @@ async def read_capped(response: httpx2.Response, limit: int = MAX_BODY, *,
                 "(the endpoint may be broken or hostile); stopped reading")
         parts.append(chunk)
     return b"".join(parts)
+
+
+async def read_capped(response: httpx2.Response, limit: int = MAX_BODY, *,
+                      service: str) -> bytes:
+    """The body of a streamed ``response``, or :class:`ResponseTooLargeError` past ``limit``
+    bytes (checked against Content-Length first, then as the bytes arrive, so at most
+    ``limit`` plus one chunk is ever held). The caller closes the response."""
+    declared = response.headers.get("content-length")
+    stream = response.stream
+    chunks: AsyncIterable[bytes]
+    if isinstance(stream, httpx2.AsyncByteStream) and "content-encoding" not in response.headers:
+        # Nothing to decode (answers are asked for with Accept-Encoding: identity): the
+        # transport's bytes as they come, without the decoder, chunker and context managers
+        # that aiter_bytes sets up for each answer (about 2 % of a scan's CPU).
+        chunks = stream
+    else:
+        chunks = response.aiter_bytes()
+    return await read_stream_capped(
+        chunks, limit, service=service,
+        declared=int(declared) if declared is not None and declared.isdigit() else None)

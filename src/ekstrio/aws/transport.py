@@ -70,7 +70,14 @@ import trio
 
 from ekstrio.aws.call_stats import CallStats
 from ekstrio.aws.endpoints import Endpoint
-from ekstrio.aws.http_client import MAX_BODY, direct_transport, make_http_client, read_capped
+from ekstrio.aws.http_client import (
+    MAX_BODY,
+    direct_transport,
+    make_http_client,
+    read_capped,
+    read_stream_capped,
+    request_headers,
+)
 from ekstrio.aws.http_log import http_log, log_attempt
 from ekstrio.aws.pacing import RETRY_AFTER_CAP, RateLimits, ScopeBucket, scope_kind
 from ekstrio.aws.scope_table import ScopeTable
@@ -164,6 +171,15 @@ def translate_transport_error(exc: httpx2.HTTPError) -> TransportError:
     if isinstance(exc, httpx2.TimeoutException):
         return CallTimeoutError(f"HTTP timeout ({type(exc).__name__}): {detail}")
     return TransportError(f"HTTP transport failed ({type(exc).__name__}): {detail}")
+
+
+def _request_id(headers: list[tuple[bytes, bytes]] | None) -> str | None:
+    """AWS's ``x-amzn-RequestId`` among an answer's header lines (for --debug only: the
+    success path reads no header at all)."""
+    for name, value in headers or ():
+        if name.lower() == b"x-amzn-requestid":
+            return value.decode("ascii", "replace")
+    return None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -287,7 +303,8 @@ class Transport:
         # --debug (ekstrio.http): one line per attempt that went out, whatever its end.
         queued = trio.current_time()
         sent: float | None = None
-        outcome, request_id = "cancelled", None
+        outcome = "cancelled"
+        answer: list[tuple[bytes, bytes]] | None = None  # the answer's header lines
         try:
             # The scope slot is held for ONE attempt (from before its rate token
             # until its answer), not across retries: a call sleeping in backoff
@@ -308,8 +325,8 @@ class Transport:
                     sent = trio.current_time()
                     try:
                         with trio.fail_after(self.policy.call_timeout):
-                            status, headers, body = await self._exchange(request, url,
-                                                                         service, auth)
+                            status, answer, body = await self._exchange(request, url,
+                                                                        service, auth)
                     except trio.TooSlowError as exc:
                         outcome = "timeout"
                         raise CallTimeoutError(
@@ -328,9 +345,8 @@ class Transport:
                 if slots is not None:
                     slots.release()
             outcome = f"status={status}"
-            request_id = headers.get("x-amzn-requestid")
             if status >= 300:
-                error = parse_error(status, headers, body, service=service)
+                error = parse_error(status, httpx2.Headers(answer), body, service=service)
                 outcome = f"status={status} {error.code}"
                 if is_throttle(error):
                     self.stats.throttles += 1
@@ -345,15 +361,18 @@ class Transport:
             if sent is not None and http_log.isEnabledFor(logging.DEBUG):
                 log_attempt(request, url, service=service, outcome=outcome, number=number,
                             wait=sent - queued, latency=trio.current_time() - sent,
-                            request_id=request_id)
+                            request_id=_request_id(answer))
 
     async def _exchange(self, request: WireRequest, url: str, service: str,
-                        auth: RequestSigner | None) -> tuple[int, httpx2.Headers, bytes]:
+                        auth: RequestSigner | None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """One HTTP exchange: the answer's status, header lines and body (read up to
+        ``max_body``)."""
         # The request is built here once, not by `client.build_request` (which parses the URL
         # again to merge it with a base URL, merges cookies and default headers per call): the
         # client's default headers were read once, and the URL is parsed once and signed
         # exactly as httpx2 will send it. `client.send` routes it when a proxy may apply.
         target = _parse_url(url)
+        content = request.body or b""
         # A header of the request replaces the client's default of that name, as
         # build_request's merge did (STS asks for JSON with its own Accept).
         own = {name.lower() for name, _ in request.headers}
@@ -361,17 +380,31 @@ class Transport:
         headers.extend(request.headers)
         if auth is not None:
             headers.extend(auth.headers_for(request.method, str(target), request.headers,
-                                            request.body or b""))
-        sent = httpx2.Request(request.method, target, headers=headers, content=request.body)
+                                            content))
         # Streamed, so that no answer is read past max_body whatever the transport:
         # a body that never ends fails this call instead of growing the process.
         if self._direct is not None:
-            # No proxy anywhere: straight to the lean transport (see direct_transport).
-            response = await self._direct.handle_async_request(sent)
-        else:
-            response = await self.client.send(sent, stream=True)
+            # No proxy anywhere: straight to the lean transport (see direct_transport), with
+            # the header lines httpx2 would have written and no httpx2 models at all.
+            head, stream = await self._direct.send(
+                request.method, target, request_headers(request.method, target, headers,
+                                                        content), content)
+            try:
+                if any(name == b"content-encoding" for name, _ in head.headers):
+                    # Coded although identity was asked for: httpx2's decoders read it.
+                    body = await read_capped(
+                        httpx2.Response(head.status, headers=head.headers, stream=stream),
+                        self.max_body, service=service)
+                else:
+                    body = await read_stream_capped(stream, self.max_body, service=service,
+                                                    declared=stream.declared_length)
+            finally:
+                await stream.aclose()
+            return head.status, head.headers, body
+        sent = httpx2.Request(request.method, target, headers=headers, content=request.body)
+        response = await self.client.send(sent, stream=True)
         try:
             body = await read_capped(response, self.max_body, service=service)
         finally:
             await response.aclose()
-        return response.status_code, response.headers, body
+        return response.status_code, response.headers.raw, body
