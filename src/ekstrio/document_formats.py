@@ -11,10 +11,6 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
-import jmespath
-import jmespath.exceptions
-import yaml
-
 from ekstrio.errors import UsageError
 from ekstrio.json_pieces import iter_json
 from ekstrio.scan_document import ScanDocument
@@ -26,6 +22,10 @@ def compile_query(expression: str | None) -> Any:
     """The compiled expression (None for none); a bad one is a usage error, before any scan."""
     if expression is None:
         return None
+    # Imported here, not above: only --query needs JMESPath, and every scan imports this module.
+    import jmespath
+    import jmespath.exceptions
+
     try:
         return jmespath.compile(expression)
     except jmespath.exceptions.JMESPathError as exc:
@@ -34,6 +34,10 @@ def compile_query(expression: str | None) -> Any:
 
 
 def dumps_yaml(data: Any) -> str:
+    # Imported here, not above: only -o yaml needs PyYAML (~15 ms to import with its C
+    # loader), and every scan imports this module.
+    import yaml
+
     # safe_dump: plain types only; sort_keys=False keeps the JSON document's key order.
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False,
                           width=1_000_000)
