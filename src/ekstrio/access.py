@@ -87,6 +87,11 @@ class AccessState(StrEnum):
         """True when the API says kubectl will be let in with some rights."""
         return self in _GETS_IN
 
+    @property
+    def rank(self) -> int:
+        """Place in :data:`RANK` (0 is best)."""
+        return RANK[self]
+
 
 _GETS_IN = frozenset({AccessState.ADMIN, AccessState.CLUSTER, AccessState.NAMESPACED,
                       AccessState.GROUPS})

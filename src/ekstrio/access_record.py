@@ -10,10 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ekstrio.access import RANK, AccessVerdict
-from ekstrio.access_live import LiveResult
+# Every scan imports this module (the scan document holds RoleAccess values), but only
+# `--access` and a document with access in it need the verdict and live-check modules
+# (~10 ms to import with the EKS access-entry and STS wire code below them): they are
+# imported where a value is first read or made, and a RoleAccess exists only after that.
+if TYPE_CHECKING:
+    from ekstrio.access import AccessVerdict
+    from ekstrio.access_live import LiveResult
 
 __all__ = ["AccessMode", "ClusterKey", "RoleAccess", "best_first"]
 
@@ -43,7 +48,7 @@ class RoleAccess:
 
     @property
     def rank(self) -> tuple[int, int]:
-        return (0 if self.gets_in else 1, RANK[self.verdict.state])
+        return (0 if self.gets_in else 1, self.verdict.state.rank)
 
     @property
     def label(self) -> str:
@@ -57,6 +62,10 @@ class RoleAccess:
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> RoleAccess:
+        # Here, not at the top: see the comment on the imports.
+        from ekstrio.access import AccessVerdict
+        from ekstrio.access_live import LiveResult
+
         live = doc.get("live")
         return cls(AccessVerdict.from_json(doc),
                    LiveResult.from_json(live) if isinstance(live, Mapping) else None)
