@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
@@ -19,7 +19,6 @@ from ekstrio import table
 from ekstrio.aws.untrusted import terminal_safe
 from ekstrio.logs import account_label
 from ekstrio.model import Cluster
-from ekstrio.scan_diff import InventoryDiff
 from ekstrio.scan_document import ScanDocument
 from ekstrio.scan_entries import ClusterEntry, ErrorEntry, SkippedEntry, Summary
 from ekstrio.scan_records import (
@@ -30,6 +29,10 @@ from ekstrio.scan_records import (
     Skipped,
     dispatch,
 )
+
+if TYPE_CHECKING:
+    # Only --diff makes an InventoryDiff (commands.scan imports scan_diff for it).
+    from ekstrio.scan_diff import InventoryDiff
 
 
 class _NdjsonLine(RecordHandler[dict[str, Any]]):

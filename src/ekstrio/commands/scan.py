@@ -226,7 +226,6 @@ def _run(options: ScanOptions, fmt: OutputFormat, out: Console, err: Console, *,
     from ekstrio.aws.transport import CallStats
     from ekstrio.inventory import load_previous, save_inventory
     from ekstrio.progress import ScanProgress
-    from ekstrio.scan_diff import diff_inventories
     from ekstrio.scan_runtime import ScanStop, run_aws_scan
 
     previous = load_previous(inventory) if diff else None
@@ -269,6 +268,8 @@ def _run(options: ScanOptions, fmt: OutputFormat, out: Console, err: Console, *,
         if previous is None:
             err.print("--diff: no previous scan to compare with")
         else:
+            from ekstrio.scan_diff import diff_inventories  # only --diff needs it
+
             output.render_diff(diff_inventories(previous, document), err)
     if outcome.interrupted:
         return ExitCode.INTERRUPTED
