@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import trio
 
 from ekstrio.auth.session import login_hint, oidc_endpoint
-from ekstrio.aws import oidc
 from ekstrio.aws import token_cache as tc
 from ekstrio.aws.token_cache import CachedToken
 from ekstrio.errors import AuthError, AwsError, FileWriteError, TransportError
@@ -141,6 +140,11 @@ class TokenProvider:
         return token
 
     async def _refresh(self, token: CachedToken) -> CachedToken:
+        # Imported at the first refresh, not with the provider: every scan makes one, few
+        # refresh (a token is refreshed once in its last 15 minutes), and sign-in's OIDC
+        # module is ~2.5 ms to import.
+        from ekstrio.aws import oidc
+
         # can_refresh() checked these; the `or ""` only narrows the types.
         request = oidc.refresh_token_request(token.client_id or "", token.client_secret or "",
                                              token.refresh_token or "")
