@@ -14,11 +14,7 @@ Fed by the scan's one consumer; off (``enabled`` False) when stderr is not a ter
 
 from __future__ import annotations
 
-from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from ekstrio.aws.call_stats import CallStats
 from ekstrio.model import Cluster
@@ -33,22 +29,11 @@ from ekstrio.scan_records import (
     dispatch,
 )
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
 WIDE_ENOUGH_FOR_BAR = 100
-_MIN_SHARE_FOR_ETA = 0.05
-
-
-class _Eta(ProgressColumn):
-    """``ETA m:ss`` once rich can estimate it, else nothing (no "-:--:--" placeholder)."""
-
-    def render(self, task: Task) -> Text:
-        remaining = task.time_remaining
-        share = task.completed / task.total if task.total else 0.0
-        if remaining is None or share < _MIN_SHARE_FOR_ETA or task.finished:
-            return Text("")
-        minutes, seconds = divmod(int(remaining + 0.5), 60)
-        hours, minutes = divmod(minutes, 60)
-        clock = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
-        return Text(f"ETA {clock}", style="cyan")
 
 
 class ScanProgress(RecordHandler[None]):
@@ -130,10 +115,16 @@ class ScanProgress(RecordHandler[None]):
 
     def __enter__(self) -> ScanProgress:
         if self.enabled:
+            # Imported only when the line is shown: rich.progress (with rich.table and
+            # rich.live) is ~8 ms of start-up that a piped, -q or -v scan does not need.
+            from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn
+
+            from ekstrio.progress_columns import Eta
+
             columns: list[ProgressColumn] = [TextColumn("{task.description}", style="cyan")]
             if self.console.width >= WIDE_ENOUGH_FOR_BAR:
                 columns.append(BarColumn(bar_width=20))
-            columns.append(_Eta())
+            columns.append(Eta())
             self._progress = Progress(*columns, console=self.console, transient=True,
                                       refresh_per_second=8, speed_estimate_period=30)
             self._progress.__enter__()

@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine and sign-in", ("scan", "scan_region", "account_credentials", "scan_aws", "auth.*",
                             "access_aws", "kube_live", "access_scan", "token_credentials")),
     ("runtime", ("scan_runtime",)),
-    ("renderers", ("output", "table", "progress", "document_formats")),
+    ("renderers", ("output", "table", "progress", "progress_columns", "document_formats")),
     # access_contexts runs `ekstrio token` in process (token_fast), so it sits beside it.
     ("commands", ("commands.*", "app", "session_flags", "token_fast", "access_contexts")),
     ("entry points", ("cli", "__main__")),

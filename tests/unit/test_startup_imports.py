@@ -1,9 +1,10 @@
 """What `ekstrio scan` imports before its first API call: modules only some runs need stay out.
 
 Every scan pays its start-up CPU, so modules needed only by an option (``-o yaml``, ``--query``,
-``--access``, ``--diff``) or by a rare event (an SSO token refresh) are imported when first
-used. This runs the real command in a fresh interpreter up to the point where it needs a
-sign-in (none in the isolated home: exit 3, no network), and lists what it imported.
+``--access``, ``--diff``), by a terminal (the progress line) or by a rare event (an SSO token
+refresh) are imported when first used. This runs the real command in a fresh interpreter up to
+the point where it needs a sign-in (none in the isolated home: exit 3, no network), and lists
+what it imported.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ ON_FIRST_USE = {
     "ekstrio.aws.sts": "--access",
     "ekstrio.aws.oidc": "an SSO token refresh (~2.5 ms)",
     "ekstrio.scan_diff": "--diff (~2 ms)",
+    "rich.progress": "the progress line, on a terminal only (~8 ms with rich.table, rich.live)",
 }
 
 PROBE = (
