@@ -632,3 +632,48 @@ async def test_the_direct_path_reads_every_framing_and_refuses_malformed_answers
             with pytest.raises(TransportError, match="RemoteProtocolError"):
                 await read(client, f"{url}/x/5", via="transport")
     assert len(connections) == 2  # the first three on one kept-alive connection
+
+
+async def test_lean_socket_io_writes_without_a_scheduler_trip_and_reads_at_a_checkpoint(
+) -> None:
+    import socket
+
+    from ekstrio.aws.lean_http import _SocketIO
+
+    left, right = socket.socketpair()
+    for sock in (left, right):
+        sock.setblocking(False)
+    writer, reader = _SocketIO(left), _SocketIO(right)
+
+    class Steps(trio.abc.Instrument):
+        count = 0
+
+        def before_task_step(self, task: trio.lowlevel.Task) -> None:
+            self.count += 1
+
+    steps = Steps()
+    trio.lowlevel.add_instrument(steps)
+    try:
+        await writer.send_all(b"request")
+        assert steps.count == 0  # never left the task: no trip through the scheduler
+        with trio.testing.assert_checkpoints():  # the answer was there already: still one
+            assert await reader.receive_some() == b"request"
+        assert steps.count == 1
+    finally:
+        trio.lowlevel.remove_instrument(steps)
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        with pytest.raises(trio.Cancelled):
+            await writer.send_all(b"never")
+    assert not scope.cancelled_caught
+    # Closing wakes a task waiting to read, as trio's own sockets do.
+    async with trio.open_nursery() as nursery:
+        async def wait_for_answer() -> None:
+            with pytest.raises(trio.ClosedResourceError):
+                await reader.receive_some()
+        nursery.start_soon(wait_for_answer)
+        await trio.testing.wait_all_tasks_blocked()
+        reader.close()
+    writer.close()
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        await writer.send_all(b"closed")
