@@ -450,6 +450,17 @@ async def test_ekstrio_token_reads_at_most_the_cap_too() -> None:
 
 
 # ------------------------------------------------- answers written byte by byte (the codec)
+async def read_head(stream: trio.SocketStream, buffer: bytes) -> tuple[bytes, bytes] | None:
+    """A request head (without its empty line) and the bytes after it; None at EOF."""
+    while b"\r\n\r\n" not in buffer:
+        data = await stream.receive_some(65536)
+        if not data:
+            return None
+        buffer += data
+    head, rest = buffer.split(b"\r\n\r\n", 1)
+    return head, rest
+
+
 @asynccontextmanager
 async def raw_server(answers: list[bytes]) -> AsyncIterator[tuple[str, list[int]]]:
     """A server that reads each request head and writes the next of ``answers`` as given
@@ -463,12 +474,10 @@ async def raw_server(answers: list[bytes]) -> AsyncIterator[tuple[str, list[int]
         buffer = b""
         async with stream:
             while queue:
-                while b"\r\n\r\n" not in buffer:
-                    data = await stream.receive_some(65536)
-                    if not data:
-                        return
-                    buffer += data
-                buffer = buffer.split(b"\r\n\r\n", 1)[1]
+                read = await read_head(stream, buffer)
+                if read is None:
+                    return
+                _, buffer = read
                 answer = queue.pop(0)
                 for piece in (answer[:7], answer[7:]):  # never the whole head in one read
                     await stream.send_all(piece)
@@ -545,12 +554,10 @@ async def recording_server() -> AsyncIterator[tuple[str, list[bytes]]]:
         buffer = b""
         async with stream:
             while True:
-                while b"\r\n\r\n" not in buffer:
-                    data = await stream.receive_some(65536)
-                    if not data:
-                        return
-                    buffer += data
-                head, buffer = buffer.split(b"\r\n\r\n", 1)
+                read = await read_head(stream, buffer)
+                if read is None:
+                    return
+                head, buffer = read
                 length = 0
                 for line in head.split(b"\r\n")[1:]:
                     name, _, value = line.partition(b":")
