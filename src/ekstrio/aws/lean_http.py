@@ -113,6 +113,7 @@ class _SocketIO(trio.abc.Stream):
     __slots__ = ("_sock",)
 
     def __init__(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
         self._sock = sock
 
     def fileno(self) -> int:
@@ -422,7 +423,6 @@ class LeanTransport(httpx2.AsyncBaseTransport):
         # trio's connect (happy eyeballs, TCP_NODELAY) made the socket; the exchanges run on
         # the plain socket it hands over (see _SocketIO).
         raw = _SocketIO(socket.socket(fileno=tcp.socket.detach()))
-        raw._sock.setblocking(False)
         stream: trio.abc.Stream = raw
         if scheme == b"https":
             tls = trio.SSLStream(raw, self._ssl, server_hostname=host, https_compatible=True)

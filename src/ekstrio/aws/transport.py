@@ -391,7 +391,7 @@ class Transport:
                 request.method, target, request_headers(request.method, target, headers,
                                                         content), content)
             try:
-                if any(name == b"content-encoding" for name, _ in head.headers):
+                if head.values(b"content-encoding"):
                     # Coded although identity was asked for: httpx2's decoders read it.
                     body = await read_capped(
                         httpx2.Response(head.status, headers=head.headers, stream=stream),
