@@ -4,7 +4,7 @@ answers, same exception types; TLS against a trustme-made CA; the body cap."""
 from __future__ import annotations
 
 import tracemalloc
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -450,6 +450,16 @@ async def test_ekstrio_token_reads_at_most_the_cap_too() -> None:
 
 
 # ------------------------------------------------- answers written byte by byte (the codec)
+@asynccontextmanager
+async def serving(serve_one: Callable[[trio.SocketStream], Awaitable[None]]
+                  ) -> AsyncIterator[str]:
+    """``serve_one`` on each connection to a loopback port; yields the port's URL."""
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(partial(trio.serve_tcp, serve_one, 0, host="127.0.0.1"))
+        yield f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}"
+        nursery.cancel_scope.cancel()
+
+
 async def read_head(stream: trio.SocketStream, buffer: bytes) -> tuple[bytes, bytes] | None:
     """A request head (without its empty line) and the bytes after it; None at EOF."""
     while b"\r\n\r\n" not in buffer:
@@ -486,11 +496,8 @@ async def raw_server(answers: list[bytes]) -> AsyncIterator[tuple[str, list[int]
                     queue.pop(0)
                     return
 
-    async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(partial(trio.serve_tcp, serve_one, 0, host="127.0.0.1"))
-        port = listeners[0].socket.getsockname()[1]
-        yield f"http://127.0.0.1:{port}", connections
-        nursery.cancel_scope.cancel()
+    async with serving(serve_one) as url:
+        yield url, connections
 
 
 async def test_chunked_informational_and_close_delimited_answers_read_alike(
@@ -569,11 +576,8 @@ async def recording_server() -> AsyncIterator[tuple[str, list[bytes]]]:
                 buffer = buffer[length:]
                 await stream.send_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
 
-    async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(partial(trio.serve_tcp, serve_one, 0, host="127.0.0.1"))
-        port = listeners[0].socket.getsockname()[1]
-        yield f"http://127.0.0.1:{port}", requests
-        nursery.cancel_scope.cancel()
+    async with serving(serve_one) as url:
+        yield url, requests
 
 
 async def test_the_direct_path_writes_the_bytes_httpx2s_client_path_writes() -> None:
@@ -648,8 +652,6 @@ async def test_lean_socket_io_writes_without_a_scheduler_trip_and_reads_at_a_che
     from ekstrio.aws.lean_http import _SocketIO
 
     left, right = socket.socketpair()
-    for sock in (left, right):
-        sock.setblocking(False)
     writer, reader = _SocketIO(left), _SocketIO(right)
 
     class Steps(trio.abc.Instrument):
