@@ -686,3 +686,33 @@ async def test_lean_socket_io_writes_without_a_scheduler_trip_and_reads_at_a_che
     writer.close()
     with pytest.raises(OSError, match="Bad file descriptor"):
         await writer.send_all(b"closed")
+
+
+async def test_an_error_answer_reads_alike_on_the_direct_modelled_and_httpx2_paths() -> None:
+    """The direct path reads an error's headers from the lean transport's raw lines (no
+    httpx2.Headers): names in any case, the first of a repeated one, as httpx2's paths do."""
+    import ssl
+
+    from ekstrio.errors import ThrottlingError
+
+    body = b'{"message": "slow down"}'
+    answer = (b"HTTP/1.1 429 Too Many Requests\r\nX-Amzn-RequestId: first-id\r\n"
+              b"x-amzn-requestid: second-id\r\nRETRY-AFTER: 7\r\n"
+              b"x-amzn-ErrorType: ThrottlingException:http://internal.amazon.com/\r\n"
+              b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    async with raw_server([answer] * 3) as (url, _):
+        lean = make_http_client(transport=HttpTransportKind.LEAN)
+        modelled = httpx2.AsyncClient(transport=LeanTransport(ssl.create_default_context()),
+                                      headers=lean.headers)
+        stock = make_http_client(transport=HttpTransportKind.HTTPX2)
+        for name, client in (("direct", lean), ("modelled", modelled), ("httpx2", stock)):
+            async with client:
+                assert (direct_transport(client) is not None) == (name == "direct")
+                with trio.fail_after(5), pytest.raises(ThrottlingError) as info:
+                    await capped_transport(client).call(
+                        Endpoint(url, "us-east-1", "aws"), WireRequest("GET", "/x"),
+                        service="eks", scope=("eks", "1", "us-east-1"))
+            error = info.value
+            assert (name, error.code, error.status, error.request_id, error.retry_after,
+                    str(error.message)) == (name, "ThrottlingException", 429, "first-id", 7.0,
+                                            "slow down")

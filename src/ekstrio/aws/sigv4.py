@@ -187,9 +187,11 @@ def string_to_sign(timestamp: str, credential_scope: str, canonical: str) -> str
 def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
     """The derived key of one (secret, day, region, service): four HMACs, so cached. A scan
     signs thousands of calls with the same few hundred keys; 4,096 entries are ~1 MB."""
-    key = hmac.new(f"AWS4{secret_key}".encode(), date.encode(), hashlib.sha256).digest()
+    # hmac.digest (OpenSSL's one-shot HMAC): a warm all-regions scan derives a key for almost
+    # every call (one per account-region), and an hmac.new object costs ten Python calls more.
+    key = hmac.digest(f"AWS4{secret_key}".encode(), date.encode(), "sha256")
     for part in (region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        key = hmac.digest(key, part.encode(), "sha256")
     return key
 
 

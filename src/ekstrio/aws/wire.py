@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -125,9 +126,17 @@ def encode_query(query: Iterable[tuple[str, str]]) -> str:
 
 def build_url(base_url: str, request: WireRequest) -> str:
     """``base_url`` (scheme + host + optional base path, no trailing slash) + path + query."""
-    url = base_url.rstrip("/") + request.path
-    if request.query:
-        url += "?" + encode_query(request.query)
+    return _url(base_url, request.path, request.query)
+
+
+@lru_cache(maxsize=1024)
+def _url(base_url: str, path: str, query: tuple[tuple[str, str], ...]) -> str:
+    # Remembered: a scan asks every account the same ListClusters URL of a region, and
+    # quoting its query cost a dozen Python calls a time. Queries carry names and paging
+    # tokens, never a credential (those travel in headers and bodies).
+    url = base_url.rstrip("/") + path
+    if query:
+        url += "?" + encode_query(query)
     return url
 
 
@@ -206,10 +215,13 @@ def _json_object(body: bytes) -> dict[str, Any]:
 def error_code(status: int, headers: Mapping[str, str], body: bytes) -> str:
     """The AWS error code, per the SDKs: ``x-amzn-ErrorType``, then the body's
     ``code``/``Code``, then ``__type``, then the HTTP status."""
+    return _code(status, headers, _error_doc(body))
+
+
+def _code(status: int, headers: Mapping[str, str], doc: dict[str, Any]) -> str:
     header = _header(headers, "x-amzn-ErrorType")
     if header and _trim_code(header):
         return _trim_code(header)
-    doc = _error_doc(body)
     for key in ("code", "Code", "__type"):
         value = doc.get(key)
         if isinstance(value, str) and _trim_code(value):
@@ -275,7 +287,7 @@ def parse_error(
         message = description if isinstance(description, str) else ""
         return OidcError(oauth_error, message, **common)
 
-    code = error_code(status, headers, body)
+    code = _code(status, headers, doc)  # the body is parsed once, above
     raw_message = doc.get("message", doc.get("Message"))
     if isinstance(raw_message, str):
         message = raw_message
