@@ -19,11 +19,16 @@ from dataclasses import dataclass, field
 import trio
 
 
-@dataclass(order=True)
+@dataclass(eq=False)
 class _Waiter:
-    rank: tuple[int, int]  # (-priority, order or arrival): heapq pops the smallest
-    event: trio.Event = field(compare=False, default_factory=trio.Event)
-    granted: bool = field(compare=False, default=False)
+    event: trio.Event = field(default_factory=trio.Event)
+    granted: bool = False
+
+
+# The heap holds (rank, arrival, waiter): rank is (-priority, order or arrival), so heapq
+# pops the smallest; the arrival number is unique, so tuples never compare two waiters and
+# every comparison stays in C (a dataclass __lt__ was a Python call per heap step).
+_Entry = tuple[tuple[int, int], int, _Waiter]
 
 
 class PrioritySlots:
@@ -33,7 +38,7 @@ class PrioritySlots:
         if total < 1:
             raise ValueError("PrioritySlots needs at least one slot")
         self._free = total
-        self._heap: list[_Waiter] = []
+        self._heap: list[_Entry] = []
         self._arrivals = itertools.count()
 
     @asynccontextmanager
@@ -51,8 +56,10 @@ class PrioritySlots:
         Callers that start their tasks in a meaningful order pass it: tasks started in one
         batch arrive in an order trio leaves open.
         """
-        waiter = _Waiter((-priority, next(self._arrivals) if order is None else order))
-        heapq.heappush(self._heap, waiter)
+        arrival = next(self._arrivals)
+        waiter = _Waiter()
+        entry = ((-priority, arrival if order is None else order), arrival, waiter)
+        heapq.heappush(self._heap, entry)
         try:
             if self._free:
                 # One checkpoint: every task started in the same batch queues before any
@@ -67,7 +74,7 @@ class PrioritySlots:
             if waiter.granted:
                 self.release()  # granted while being cancelled: pass the slot on
             else:
-                self._heap.remove(waiter)
+                self._heap.remove(entry)
                 heapq.heapify(self._heap)
             raise
 
@@ -77,7 +84,7 @@ class PrioritySlots:
 
     def _grant(self) -> None:
         while self._free and self._heap:
-            waiter = heapq.heappop(self._heap)
+            waiter = heapq.heappop(self._heap)[2]
             waiter.granted = True
             self._free -= 1
             waiter.event.set()

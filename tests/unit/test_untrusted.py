@@ -210,3 +210,20 @@ def test_a_scan_document_with_hostile_names_writes_no_file(
     source.write_text(json.dumps(scan_doc()))
     assert cli.run(["profiles", "--from", str(source)]) == 0
     assert "sso_role_name = Admin" in config.read_text()
+
+
+def test_text_refuses_exactly_the_unprintable_categories_ascii_or_not() -> None:
+    # ASCII takes a fast path (str.isprintable); both paths must keep one rule.
+    import unicodedata
+
+    unprintable = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+    samples = [chr(i) for i in range(160)] + ["\u00e9", "\u200b", "\u2028", "\u202e", "\ue000",
+                                              "\u0378", "\u00a0", "\u3000", "\U0001f600"]
+    for ch in samples:
+        for value in (ch, f"ok {ch}", f"caf\u00e9 {ch}"):
+            bad = unicodedata.category(ch) in unprintable
+            if bad:
+                with pytest.raises(untrusted.BadValue):
+                    untrusted.text(value, "f")
+            else:
+                assert untrusted.text(value, "f") == value
