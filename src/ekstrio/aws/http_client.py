@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import ssl
+import sys
 import weakref
 from collections.abc import AsyncIterable, Iterable, Mapping
 
@@ -92,7 +94,45 @@ def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
             return ssl.create_default_context(cafile=cafile)
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"cannot load the CA bundle {cafile!r}: {exc}") from exc
-    return httpx2.create_ssl_context(verify=True, trust_env=True)
+    if sys.platform in ("win32", "darwin"):
+        # The OS trust store, through truststore, exactly as httpx2 does it.
+        return httpx2.create_ssl_context(verify=True, trust_env=True)
+    return _default_context()
+
+
+# Where httpcore2 looks for a CA bundle when OpenSSL's compiled-in paths hold none.
+_CA_FILE_CANDIDATES = (
+    "/etc/ssl/cert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/pki/tls/cert.pem",
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/ssl/ca-bundle.pem",
+)
+
+
+def _default_context() -> ssl.SSLContext:
+    """httpx2's default context on Linux and other Unixes (httpcore2.default_ssl_context with
+    the environment trusted), written out: ``httpx2.create_ssl_context`` imports httpcore2,
+    and with it anyio and httpcore2's whole pool, 0.1-0.2 s of CPU at every start that a
+    direct scan never uses. tests/unit/test_http_client.py holds the two contexts equal (CAs,
+    verification, protocol options) in each case below, with httpx2 as the oracle."""
+    if cafile := os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=cafile)
+    if capath := os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=capath)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # OpenSSL's compiled-in paths (set_default_verify_paths would read SSL_CERT_* again).
+    paths = ssl.get_default_verify_paths()
+    cafile = paths.openssl_cafile if os.path.isfile(paths.openssl_cafile) else None
+    capath = paths.openssl_capath if os.path.isdir(paths.openssl_capath) else None
+    if capath and not cafile and not any(
+            re.fullmatch(r"[0-9a-fA-F]{8}\.\d", name) for name in os.listdir(capath)):
+        capath = None  # a directory without OpenSSL's hashed names is no CA store
+    if not cafile and not capath:
+        cafile = next(filter(os.path.isfile, _CA_FILE_CANDIDATES), None)
+    if cafile or capath:
+        context.load_verify_locations(cafile, capath)
+    return context
 
 
 def make_http_client(*, ca_bundle: str | None = None,
