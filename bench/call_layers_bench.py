@@ -208,14 +208,18 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--plain-only", action="store_true", help="no TLS rows")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="the sim answers each request after this long (a scan's sim: 50)")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         sims: dict[str, tuple[Sim, tuple[str, ...]]] = {
-            "plain": (stack.enter_context(h11_sim()), ALL_LAYERS)}
+            "plain": (stack.enter_context(h11_sim(latency_ms=args.latency_ms)), ALL_LAYERS)}
         if not args.plain_only:
-            sims["tls"] = (stack.enter_context(h11_sim(tls=True)), TLS_LAYERS)
-        print(f"{args.calls} calls x {args.rounds} rounds, {args.concurrency} at once; per call: "
-              f"client CPU (ms), trio task steps (st), function calls (fn)")
+            sims["tls"] = (stack.enter_context(h11_sim(tls=True, latency_ms=args.latency_ms)),
+                           TLS_LAYERS)
+        print(f"{args.calls} calls x {args.rounds} rounds, {args.concurrency} at once, answers "
+              f"after {args.latency_ms:g} ms; per call: client CPU (ms), trio task steps (st), "
+              f"function calls (fn)")
         best: dict[str, dict[str, Figure]] = {}
         differences: dict[str, list[float]] = {}  # per layer, TLS - plain ms of each round
         for number in range(1, args.rounds + 1):

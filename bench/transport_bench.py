@@ -83,10 +83,12 @@ async def run(kind: HttpTransportKind, sim: Sim, requests: int,
 
 
 @contextlib.contextmanager
-def h11_sim(*, tls: bool = False) -> Iterator[Sim]:
-    """A sim of its own process on ``--server h11`` with no quotas, over HTTPS with ``tls``."""
+def h11_sim(*, tls: bool = False, latency_ms: float = 0.0) -> Iterator[Sim]:
+    """A sim of its own process on ``--server h11`` with no quotas, over HTTPS with ``tls``,
+    answering each request after ``latency_ms``."""
     cmd = [sys.executable, "-m", "ekstrio", "sim", "serve", "--port", "0", "--server", "h11",
-           "--accounts", "40", "--portal-rps", "0", "--eks-rps", "0"]
+           "--accounts", "40", "--portal-rps", "0", "--eks-rps", "0",
+           "--latency-ms", str(latency_ms)]
     sim = subprocess.Popen([*cmd, "--tls"] if tls else cmd,  # noqa: S603 - our own module
                            stdout=subprocess.PIPE, text=True)
     try:
