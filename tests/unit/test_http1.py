@@ -86,6 +86,10 @@ def test_head_end_finds_the_empty_line_across_reads() -> None:
     # Both: chunked wins and the connection is not trusted with another request.
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", False,
      (Framing.CHUNKED, 0, False)),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length:\r\n\r\n", False,
+     (Framing.CHUNKED, 0, False)),  # even an empty Content-Length
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", False,
+     (Framing.CHUNKED, 0, False)),
     (b"HTTP/1.1 200 OK\r\n\r\n", False, (Framing.CLOSE, 0, False)),
     (b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n", False, (Framing.LENGTH, 2, False)),
     (b"HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 2\r\n\r\n", False,

@@ -128,9 +128,11 @@ class Framing(enum.Enum):
     CLOSE = "close"  # when the server closes the connection
 
 
-def _comma_values(values: list[bytes]) -> list[bytes]:
-    return [item.strip(b" \t").lower() for value in values for item in value.split(b",")
-            if item.strip(b" \t")]
+def _comma_items(value: bytes, into: list[bytes]) -> None:
+    for item in value.split(b","):
+        item = item.strip(b" \t")
+        if item:
+            into.append(item.lower())
 
 
 def framing(head: ResponseHead, *, head_request: bool) -> tuple[Framing, int, bool]:
@@ -138,21 +140,33 @@ def framing(head: ResponseHead, *, head_request: bool) -> tuple[Framing, int, bo
 
     ``reusable``: the connection may carry another request once this body is read whole.
     """
-    keep_alive = head.http_minor == 1 and b"close" not in _comma_values(head.values(b"connection"))
+    # One pass over the header lines for the three that frame the answer (every answer comes
+    # here: a lookup per name walked the lines three or four times).
+    connection: list[bytes] = []
+    codings: list[bytes] = []
+    lengths: list[bytes] = []
+    length_given = False  # even empty: with chunked, the connection is not used again
+    for name, value in head.headers:
+        if name == b"content-length":
+            length_given = True
+            _comma_items(value, lengths)
+        elif name == b"transfer-encoding":
+            _comma_items(value, codings)
+        elif name == b"connection":
+            _comma_items(value, connection)
+    keep_alive = head.http_minor == 1 and b"close" not in connection
     if head_request or head.status in (204, 304) or 100 <= head.status < 200:
         return Framing.NONE, 0, keep_alive
-    codings = _comma_values(head.values(b"transfer-encoding"))
     if codings:
         if codings[-1] != b"chunked":
             raise ProtocolError("unsupported transfer coding (only chunked is read)")
         # With Content-Length too, Transfer-Encoding wins; such an answer may be a smuggling
         # attempt through some intermediary, so its connection is not used again.
-        reusable = keep_alive and not head.values(b"content-length") and codings == [b"chunked"]
+        reusable = keep_alive and not length_given and codings == [b"chunked"]
         return Framing.CHUNKED, 0, reusable
-    lengths = set(_comma_values(head.values(b"content-length")))
     if lengths:
-        length = lengths.pop()
-        if lengths or not length.isdigit() or len(length) > 18:
+        length = lengths[0]
+        if any(other != length for other in lengths) or not length.isdigit() or len(length) > 18:
             raise ProtocolError("invalid Content-Length")
         return (Framing.LENGTH if int(length) else Framing.NONE), int(length), keep_alive
     return Framing.CLOSE, 0, False
