@@ -10,6 +10,7 @@ import httpx2
 import respx
 from wire_fakes import AUTH_HEADER, CREDS, recompute_signature, respx_client
 
+from ekstrio.aws import sigv4
 from ekstrio.aws.sigv4_auth import SigV4Auth
 from ekstrio.aws.wire import WireRequest, build_url
 
@@ -134,3 +135,20 @@ def test_amz_timestamp_is_the_utc_second_of_the_time_it_is_given() -> None:
         assert amz_timestamp(seconds) == time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(seconds))
     assert amz_timestamp(1700000000.5) == "20231114T221320Z"
     assert amz_timestamp(1700000001.0) == "20231114T221321Z"
+
+
+def test_canonical_headers_fold_case_spaces_and_repeats_as_sigv4_says() -> None:
+    # AWS's SigV4 rules: names lower-cased and sorted, values trimmed with inner runs of
+    # spaces made one, a repeated name's values joined by commas in the order given; the
+    # host comes from the URL unless given; User-Agent and the like are never signed.
+    block, signed = sigv4.canonical_headers(
+        [("X-Custom", "  a   b "), ("User-Agent", "ekstrio"), ("x-custom", "c"),
+         ("X-Amz-Date", "20261204T000000Z"), ("x-custom", "d  e"), ("X-Single", " p   q ")],
+        "eks.eu-west-1.amazonaws.com")
+    assert block == ("host:eks.eu-west-1.amazonaws.com\n"
+                     "x-amz-date:20261204T000000Z\n"
+                     "x-custom:a b,c,d e\n"
+                     "x-single:p q\n")
+    assert signed == "host;x-amz-date;x-custom;x-single"
+    given_host = sigv4.canonical_headers([("Host", "example:8443")], "ignored")
+    assert given_host == ("host:example:8443\n", "host")

@@ -168,9 +168,16 @@ def canonical_headers(headers: Iterable[tuple[str, str]], host: str) -> tuple[st
     if "host" not in values:
         values["host"] = [host]
     names = sorted(values)
-    block = "".join(
-        f"{name}:{','.join(' '.join(v.split()) for v in values[name])}\n" for name in names)
-    return block, ";".join(names)
+    # Plain loops: generator expressions here cost a Python frame per header and value, on
+    # every call signed.
+    lines = []
+    for name in names:
+        given = values[name]
+        if len(given) == 1:
+            lines.append(f"{name}:{' '.join(given[0].split())}\n")
+        else:
+            lines.append(f"{name}:{','.join([' '.join(v.split()) for v in given])}\n")
+    return "".join(lines), ";".join(names)
 
 
 def canonical_request(method: str, path: str, query: str, header_block: str,
@@ -228,7 +235,11 @@ def authorization_headers(
         added.append(("x-amz-security-token", identity.session_token))
     signable = [*headers, *added]
     block, signed = canonical_headers(signable, host)
-    payload_hash = next((v for n, v in signable if n.lower() == "x-amz-content-sha256"), None)
+    payload_hash = None
+    for name, value in signable:
+        if name.lower() == "x-amz-content-sha256":
+            payload_hash = value
+            break
     if payload_hash is None:
         payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
     canonical = canonical_request(method, path, query, block, signed, payload_hash)
