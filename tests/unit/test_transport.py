@@ -582,10 +582,11 @@ def test_rate_limits_in_flight_rule_and_validation() -> None:
 def test_request_headers_are_what_httpx2_would_write(
         method: str, url: str, headers: list[tuple[str, str]], content: bytes) -> None:
     from ekstrio.aws.http_client import request_headers
+    from ekstrio.aws.lean_http import destination
 
     target = httpx2.URL(url)
     expected = httpx2.Request(method, target, headers=headers, content=content).headers.raw
-    assert request_headers(method, target, headers, content) == expected
+    assert request_headers(method, destination(target).host, headers, content) == expected
 
 
 def test_request_headers_refuse_what_httpx2_refuses() -> None:
@@ -594,4 +595,30 @@ def test_request_headers_refuse_what_httpx2_refuses() -> None:
     with pytest.raises(UnicodeEncodeError):
         httpx2.Request("GET", "https://h.example/", headers=[("x-t", "é")])
     with pytest.raises(UnicodeEncodeError):
-        request_headers("GET", httpx2.URL("https://h.example/"), [("x-t", "é")], b"")
+        request_headers("GET", b"h.example", [("x-t", "é")], b"")
+
+
+@pytest.mark.parametrize("url", [
+    "https://eks.eu-west-1.amazonaws.com/clusters?maxResults=100",
+    "https://EKS.example:443/x/%2F?a=%20b",  # default port, case, escapes
+    "http://h.example:80/",
+    "http://127.0.0.1:4566/base/clusters?x",
+    "http://[::1]:8080/a?b=c",
+])
+def test_a_destination_is_what_httpx2_would_send_to(url: str) -> None:
+    from ekstrio.aws.lean_http import destination
+
+    target = httpx2.URL(url)
+    where = destination(target)
+    request = httpx2.Request("GET", target)
+    assert where.host == request.headers.raw[0][1]  # httpx2's Host line
+    assert where.target == target.raw_path
+    assert where.origin == (target.raw_scheme, target.raw_host,
+                            target.port or {b"http": 80, b"https": 443}[target.raw_scheme])
+
+
+def test_a_destination_needs_http_or_https() -> None:
+    from ekstrio.aws.lean_http import destination
+
+    with pytest.raises(httpx2.UnsupportedProtocol, match="ftp"):
+        destination(httpx2.URL("ftp://h.example/x"))

@@ -176,10 +176,11 @@ def make_http_client(*, ca_bundle: str | None = None,
     return client
 
 
-def request_headers(method: str, url: httpx2.URL, headers: Iterable[tuple[str, str]],
+def request_headers(method: str, host: bytes, headers: Iterable[tuple[str, str]],
                     content: bytes) -> list[tuple[bytes, bytes]]:
     """The header lines ``httpx2.Request(method, url, headers=headers, content=content)`` would
-    write, in its order (a test holds the two equal): ``Host`` first unless given, then
+    write, in its order (a test holds the two equal), ``host`` being the URL's
+    (``lean_http.Destination.host``): ``Host`` first unless given, then
     ``Content-Length: 0`` for a bodiless POST, PUT, PATCH or QUERY, then ``headers`` as given,
     then ``Content-Length`` of a non-empty ``content`` unless given. Names and values must be
     ASCII (``UnicodeEncodeError`` otherwise, as from httpx2). For the lean transport's
@@ -191,8 +192,8 @@ def request_headers(method: str, url: httpx2.URL, headers: Iterable[tuple[str, s
         lines.append((b"Content-Length", str(len(content)).encode("ascii")))
         framed = True
     first: list[tuple[bytes, bytes]] = []
-    if b"host" not in names and url.raw_host:
-        first.append((b"Host", url.netloc))
+    if b"host" not in names and host:
+        first.append((b"Host", host))
     if not framed and method in ("POST", "PUT", "PATCH", "QUERY"):
         first.append((b"Content-Length", b"0"))
     return first + lines if first else lines

@@ -64,6 +64,7 @@ from __future__ import annotations
 import select
 import socket
 import ssl
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
@@ -73,7 +74,7 @@ import trio
 from ekstrio.aws import http1
 from ekstrio.aws.http1 import Framing
 
-__all__ = ["KEEPALIVE_EXPIRY", "BodyStream", "LeanTransport"]
+__all__ = ["KEEPALIVE_EXPIRY", "BodyStream", "Destination", "LeanTransport", "destination"]
 
 RECEIVE_SIZE = 64 * 1024
 KEEPALIVE_EXPIRY = 30.0  # seconds; AWS front ends keep idle connections about 60 s
@@ -89,6 +90,29 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 _IO_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 Origin = tuple[bytes, bytes, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a request goes, read off its URL once (a scan sends to the same few hundred
+    URLs thousands of times): the pool's key, the request line's target, the Host value."""
+
+    origin: Origin  # (scheme, host, port)
+    target: bytes  # path and query, as the request line carries them
+    host: bytes  # what httpx2 writes as Host: the URL's host, and its port unless default;
+    # b"" for a URL without a host
+
+
+def destination(url: httpx2.URL) -> Destination:
+    """The :class:`Destination` of ``url``; UnsupportedProtocol for a scheme other than
+    http and https."""
+    scheme = url.raw_scheme
+    if scheme not in (b"http", b"https"):
+        raise httpx2.UnsupportedProtocol(f"the lean transport speaks http and https, "
+                                         f"not {scheme.decode(errors='replace')!r}")
+    port = url.port or (443 if scheme == b"https" else 80)
+    return Destination((scheme, url.raw_host, port), url.raw_path,
+                       url.netloc if url.raw_host else b"")
 
 
 class _StaleConnection(Exception):
@@ -343,8 +367,8 @@ class LeanTransport(httpx2.AsyncBaseTransport):
         return self._idle_count
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        head, body = await self.send(request.method, request.url, request.headers.raw,
-                                     await request.aread())
+        head, body = await self.send(request.method, destination(request.url),
+                                     request.headers.raw, await request.aread())
         return httpx2.Response(
             status_code=head.status,
             headers=head.headers,
@@ -353,7 +377,7 @@ class LeanTransport(httpx2.AsyncBaseTransport):
                         "reason_phrase": head.reason},
         )
 
-    async def send(self, method: str, url: httpx2.URL, headers: list[http1.Header],
+    async def send(self, method: str, where: Destination, headers: list[http1.Header],
                    content: bytes) -> tuple[http1.ResponseHead, BodyStream]:
         """One exchange without httpx2's request and response models: ``headers`` go out
         exactly as given (Host and Content-Length included: the caller writes them, see
@@ -363,14 +387,9 @@ class LeanTransport(httpx2.AsyncBaseTransport):
         The Transport's direct path (``http_client.direct_transport``) calls this: building an
         ``httpx2.Request`` and ``httpx2.Response`` (three header models, the URL's and the
         headers' normalisation) was about a fifth of a ``Transport.call``'s CPU."""
-        scheme = url.raw_scheme
-        if scheme not in (b"http", b"https"):
-            raise httpx2.UnsupportedProtocol(f"the lean transport speaks http and https, "
-                                             f"not {scheme.decode(errors='replace')!r}")
-        port = url.port or (443 if scheme == b"https" else 80)
-        origin = (scheme, url.raw_host, port)
+        origin = where.origin
         try:
-            data = http1.encode_request(method.encode("ascii"), url.raw_path, headers)
+            data = http1.encode_request(method.encode("ascii"), where.target, headers)
         except (http1.ProtocolError, UnicodeEncodeError) as exc:
             raise httpx2.LocalProtocolError(str(exc)) from exc
         data += content

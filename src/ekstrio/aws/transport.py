@@ -79,6 +79,7 @@ from ekstrio.aws.http_client import (
     request_headers,
 )
 from ekstrio.aws.http_log import http_log, log_attempt
+from ekstrio.aws.lean_http import Destination, destination
 from ekstrio.aws.pacing import RETRY_AFTER_CAP, RateLimits, ScopeBucket, scope_kind
 from ekstrio.aws.scope_table import ScopeTable
 from ekstrio.aws.wire import (
@@ -194,10 +195,18 @@ def _error_headers(lines: list[tuple[bytes, bytes]]) -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _parse_url(url: str) -> httpx2.URL:
-    """``httpx2.URL(url)``, remembered: a scan asks every account the same ListClusters URL
-    of a region, and parsing one cost as much as signing it. URLs are immutable."""
-    return httpx2.URL(url)
+def _parse_url(url: str) -> tuple[httpx2.URL, str]:
+    """``httpx2.URL(url)`` and its text as httpx2 sends it (what is signed), remembered: a
+    scan asks every account the same ListClusters URL of a region, and parsing one cost as
+    much as signing it. URLs are immutable."""
+    parsed = httpx2.URL(url)
+    return parsed, str(parsed)
+
+
+@functools.lru_cache(maxsize=1024)
+def _destination(url: str) -> Destination:
+    """Where the lean transport sends ``url`` (its properties are a dozen Python calls)."""
+    return destination(_parse_url(url)[0])
 
 
 class Transport:
@@ -384,7 +393,7 @@ class Transport:
         # again to merge it with a base URL, merges cookies and default headers per call): the
         # client's default headers were read once, and the URL is parsed once and signed
         # exactly as httpx2 will send it. `client.send` routes it when a proxy may apply.
-        target = _parse_url(url)
+        target, signed_url = _parse_url(url)
         content = request.body or b""
         # A header of the request replaces the client's default of that name, as
         # build_request's merge did (STS asks for JSON with its own Accept).
@@ -392,16 +401,17 @@ class Transport:
         headers = [item for item in self._default_headers if item[0].lower() not in own]
         headers.extend(request.headers)
         if auth is not None:
-            headers.extend(auth.headers_for(request.method, str(target), request.headers,
+            headers.extend(auth.headers_for(request.method, signed_url, request.headers,
                                             content))
         # Streamed, so that no answer is read past max_body whatever the transport:
         # a body that never ends fails this call instead of growing the process.
         if self._direct is not None:
             # No proxy anywhere: straight to the lean transport (see direct_transport), with
             # the header lines httpx2 would have written and no httpx2 models at all.
+            where = _destination(url)
             head, stream = await self._direct.send(
-                request.method, target, request_headers(request.method, target, headers,
-                                                        content), content)
+                request.method, where, request_headers(request.method, where.host, headers,
+                                                       content), content)
             try:
                 if head.values(b"content-encoding"):
                     # Coded although identity was asked for: httpx2's decoders read it.
