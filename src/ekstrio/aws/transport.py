@@ -321,7 +321,8 @@ class Transport:
         url, request, service, scope, limiter, auth, decode = send
         bucket, slots = self._scopes.get(scope)
         # --debug (ekstrio.http): one line per attempt that went out, whatever its end.
-        queued = trio.current_time()
+        debug = http_log.isEnabledFor(logging.DEBUG)
+        queued = trio.current_time() if debug else 0.0
         sent: float | None = None
         outcome = "cancelled"
         answer: list[tuple[bytes, bytes]] | None = None  # the answer's header lines
@@ -380,7 +381,7 @@ class Transport:
                 return decode(body)
             return parse_json_body(body, service=service, status=status)
         finally:
-            if sent is not None and http_log.isEnabledFor(logging.DEBUG):
+            if debug and sent is not None:
                 log_attempt(request, url, service=service, outcome=outcome, number=number,
                             wait=sent - queued, latency=trio.current_time() - sent,
                             request_id=_request_id(answer))

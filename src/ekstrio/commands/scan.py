@@ -235,14 +235,18 @@ def _run(options: ScanOptions, fmt: OutputFormat, out: Console, err: Console, *,
     stdout = _Stdout(on_broken=stop)  # nobody reads our output any more: stop (quietly)
 
     def on_record(record: Record) -> None:
-        display.update(record)
+        if progress:
+            display.update(record)
         if fmt == "ndjson":
             line = output.ndjson_record(record)
             if line is not None:
                 stdout.write(output.dumps_line(line) + "\n")
 
     with display:
-        outcome = run_aws_scan(options, on_record=on_record, stats=stats, stop=stop,
+        # No per-record callback at all when nothing shows records as they come (a scan
+        # sends a record or two per account-region).
+        outcome = run_aws_scan(options, on_record=on_record if progress or fmt == "ndjson"
+                               else None, stats=stats, stop=stop,
                                log_events=verbose, on_regions=display.set_regions)
     report, document = outcome.report, outcome.document
     if fmt in ("json", "yaml"):
