@@ -166,7 +166,7 @@ def framing(head: ResponseHead, *, head_request: bool) -> tuple[Framing, int, bo
         return Framing.CHUNKED, 0, reusable
     if lengths:
         length = lengths[0]
-        if any(other != length for other in lengths) or not length.isdigit() or len(length) > 18:
+        if lengths.count(length) != len(lengths) or not length.isdigit() or len(length) > 18:
             raise ProtocolError("invalid Content-Length")
         return (Framing.LENGTH if int(length) else Framing.NONE), int(length), keep_alive
     return Framing.CLOSE, 0, False
