@@ -5,7 +5,7 @@ HTTP and over TLS side by side.
 Not a test. One command::
 
     python bench/call_layers_bench.py [--calls 2000] [--concurrency 32] [--rounds 2]
-                                      [--plain-only]
+                                      [--plain-only] [--latency-ms 0]
 
 Starts two ``ekstrio sim serve --server h11`` processes (their CPU is not the client's), one
 plain and one with ``--tls`` (HTTPS with the sim's own RSA-2048 chain, as AWS serves), and sends
