@@ -580,8 +580,23 @@ async def recording_server() -> AsyncIterator[tuple[str, list[bytes]]]:
         yield url, requests
 
 
-async def test_the_direct_path_writes_the_bytes_httpx2s_client_path_writes() -> None:
+def three_paths() -> list[tuple[str, httpx2.AsyncClient]]:
+    """The three ways a Transport reaches the network: the direct path (no httpx2 models),
+    the same lean transport under a client make_http_client did not make (client.send and
+    httpx2's request model), and httpx2's own transport."""
     import ssl
+
+    lean = make_http_client(transport=HttpTransportKind.LEAN)
+    modelled = httpx2.AsyncClient(transport=LeanTransport(ssl.create_default_context()),
+                                  headers=lean.headers)
+    paths = [("direct", lean), ("modelled", modelled),
+             ("httpx2", make_http_client(transport=HttpTransportKind.HTTPX2))]
+    for name, client in paths:
+        assert (direct_transport(client) is not None) == (name == "direct")
+    return paths
+
+
+async def test_the_direct_path_writes_the_bytes_httpx2s_client_path_writes() -> None:
     from datetime import UTC, datetime, timedelta
 
     from ekstrio.aws.sigv4_auth import SigV4Auth
@@ -599,15 +614,8 @@ async def test_the_direct_path_writes_the_bytes_httpx2s_client_path_writes() -> 
     ]
     seen: dict[str, list[bytes]] = {}
     async with recording_server() as (url, requests):
-        lean = make_http_client(transport=HttpTransportKind.LEAN)
-        # The same lean transport under a client make_http_client did not make: the
-        # Transport then goes through client.send and httpx2's request model.
-        modelled = httpx2.AsyncClient(transport=LeanTransport(ssl.create_default_context()),
-                                      headers=lean.headers)
-        stock = make_http_client(transport=HttpTransportKind.HTTPX2)
-        for name, client in (("direct", lean), ("modelled", modelled), ("httpx2", stock)):
+        for name, client in three_paths():
             async with client:
-                assert (direct_transport(client) is not None) == (name == "direct")
                 transport = capped_transport(client)
                 for request in calls:
                     assert await transport.call(Endpoint(url, "us-east-1", "aws"), request,
@@ -691,7 +699,6 @@ async def test_lean_socket_io_writes_without_a_scheduler_trip_and_reads_at_a_che
 async def test_an_error_answer_reads_alike_on_the_direct_modelled_and_httpx2_paths() -> None:
     """The direct path reads an error's headers from the lean transport's raw lines (no
     httpx2.Headers): names in any case, the first of a repeated one, as httpx2's paths do."""
-    import ssl
 
     from ekstrio.errors import ThrottlingError
 
@@ -701,13 +708,8 @@ async def test_an_error_answer_reads_alike_on_the_direct_modelled_and_httpx2_pat
               b"x-amzn-ErrorType: ThrottlingException:http://internal.amazon.com/\r\n"
               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
     async with raw_server([answer] * 3) as (url, _):
-        lean = make_http_client(transport=HttpTransportKind.LEAN)
-        modelled = httpx2.AsyncClient(transport=LeanTransport(ssl.create_default_context()),
-                                      headers=lean.headers)
-        stock = make_http_client(transport=HttpTransportKind.HTTPX2)
-        for name, client in (("direct", lean), ("modelled", modelled), ("httpx2", stock)):
+        for name, client in three_paths():
             async with client:
-                assert (direct_transport(client) is not None) == (name == "direct")
                 with trio.fail_after(5), pytest.raises(ThrottlingError) as info:
                     await capped_transport(client).call(
                         Endpoint(url, "us-east-1", "aws"), WireRequest("GET", "/x"),
