@@ -114,7 +114,7 @@ def _default_context() -> ssl.SSLContext:
     """httpx2's default context on Linux and other Unixes (httpcore2.default_ssl_context with
     the environment trusted), written out: ``httpx2.create_ssl_context`` imports httpcore2,
     and with it anyio and httpcore2's whole pool, 0.1-0.2 s of CPU at every start that a
-    direct scan never uses. tests/unit/test_http_client.py holds the two contexts equal (CAs,
+    direct scan never uses. tests/unit/test_ssl_context.py holds the two contexts equal (CAs,
     verification, protocol options) in each case below, with httpx2 as the oracle."""
     if cafile := os.environ.get("SSL_CERT_FILE"):
         return ssl.create_default_context(cafile=cafile)
