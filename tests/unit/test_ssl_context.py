@@ -62,6 +62,15 @@ def test_an_aws_ca_bundle_comes_first_and_a_bad_one_is_named(
 
 
 @pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="httpx2 itself is used there")
+def test_an_unreadable_ssl_cert_file_is_one_line_naming_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "gone.pem"))
+    with pytest.raises(ConfigError, match=r"gone\.pem.*\(SSL_CERT_FILE\)"):
+        ssl_context()
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="httpx2 itself is used there")
 def test_a_direct_client_does_not_import_httpx2s_own_transport() -> None:
     # httpcore2 (httpx2's pool) and anyio cost 0.1-0.2 s of CPU to import; without a proxy
     # the lean transport does all the work, so no run should pay for them.

@@ -90,14 +90,22 @@ def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
     httpx2's rules (SSL_CERT_FILE, SSL_CERT_DIR, the system store)."""
     cafile = ca_bundle or os.environ.get("AWS_CA_BUNDLE") or None
     if cafile:
-        try:
-            return ssl.create_default_context(cafile=cafile)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"cannot load the CA bundle {cafile!r}: {exc}") from exc
+        return _load_cas(cafile=cafile)
     if sys.platform in ("win32", "darwin"):
         # The OS trust store, through truststore, exactly as httpx2 does it.
         return httpx2.create_ssl_context(verify=True, trust_env=True)
     return _default_context()
+
+
+def _load_cas(*, cafile: str | None = None, capath: str | None = None,
+              named: str = "") -> ssl.SSLContext:
+    """A default context trusting ``cafile`` or ``capath``; a file or directory that cannot be
+    read is a ConfigError naming it (and ``named``, the variable that gave it)."""
+    try:
+        return ssl.create_default_context(cafile=cafile, capath=capath)
+    except (OSError, ssl.SSLError) as exc:
+        where = f" ({named})" if named else ""
+        raise ConfigError(f"cannot load the CA bundle {cafile or capath!r}{where}: {exc}") from exc
 
 
 # Where httpcore2 looks for a CA bundle when OpenSSL's compiled-in paths hold none.
@@ -117,9 +125,9 @@ def _default_context() -> ssl.SSLContext:
     direct scan never uses. tests/unit/test_ssl_context.py holds the two contexts equal (CAs,
     verification, protocol options) in each case below, with httpx2 as the oracle."""
     if cafile := os.environ.get("SSL_CERT_FILE"):
-        return ssl.create_default_context(cafile=cafile)
+        return _load_cas(cafile=cafile, named="SSL_CERT_FILE")
     if capath := os.environ.get("SSL_CERT_DIR"):
-        return ssl.create_default_context(capath=capath)
+        return _load_cas(capath=capath, named="SSL_CERT_DIR")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     # OpenSSL's compiled-in paths (set_default_verify_paths would read SSL_CERT_* again).
     paths = ssl.get_default_verify_paths()
