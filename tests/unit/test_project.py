@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -113,11 +114,15 @@ def test_scan_path_imports_httpx2_and_never_httpx() -> None:
              "ekstrio.aws.transport.make_http_client(); "
              "print(sorted(m for m in ('httpx', 'httpcore', 'httpx2', 'httpcore2') "
              "if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          check=True, timeout=60)
     # httpcore2 only where httpx2's own transport is needed (a proxy, or
-    # EKSTRIO_HTTP_TRANSPORT=httpx2): tests/unit/test_ssl_context.py holds a direct run to that.
-    assert done.stdout.strip() in ("['httpcore2', 'httpx2']", "['httpx2']")
+    # EKSTRIO_HTTP_TRANSPORT=httpx2), or for the OS trust store (Windows, macOS): a direct run.
+    env = {k: v for k, v in os.environ.items() if k.upper() not in {
+        "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "EKSTRIO_HTTP_TRANSPORT"}}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, timeout=60, env=env)
+    expected = ("['httpcore2', 'httpx2']" if sys.platform in ("win32", "darwin")
+                else "['httpx2']")
+    assert done.stdout.strip() == expected
 
 
 def test_product_never_aliases_httpx() -> None:
