@@ -12,7 +12,8 @@ Shape (one nursery per level; see docs/architecture.md, "The scan's nursery tree
                         │               per account+role) → ListClusters pages
                         └── describe nursery  one DescribeCluster per name
 
-Every remote call goes through :class:`ScanApi`, five async operations and a priority hint.
+Every remote call goes through :class:`ScanApi`, five async operations and a priority hint
+(what the last scan listed, told by :meth:`ScanApi.listed`).
 The real one (:mod:`ekstrio.scan_aws`) routes them through the Transport, whose
 CapacityLimiter bounds requests in flight and whose token buckets pace each scope; fakes
 stand in for tests.
@@ -320,7 +321,7 @@ class _Scan:
                 got = await creds.get(role)
                 if isinstance(got, EkstrioError):
                     continue  # reported once by the account task
-                frontier.enter(key, Stage.LIST_CLUSTERS, role, account.name)
+                # list_and_describe enters Stage.LIST_CLUSTERS itself.
                 outcome = await list_and_describe(self.api, self.request.filter,
                                                   self.collector.frontier, account, region,
                                                   role, got, found, failures)

@@ -42,6 +42,11 @@ class ScanApi(Protocol):
         """How busy this account-region was last time (clusters listed): busiest first."""
         ...
 
+    def listed(self, account_id: str, region: str, count: int) -> None:
+        """A listing of ``account_id``'s ``region`` went to its end and named ``count``
+        clusters (before any filter): the next scan's :meth:`priority`."""
+        ...
+
     def known_disabled(self, account_id: str) -> frozenset[str]:
         """Regions a recent scan found not enabled in ``account_id`` (remembered with the
         account list, and as long): reported as such without asking EKS again."""

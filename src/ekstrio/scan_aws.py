@@ -12,7 +12,6 @@ command, the demo and the benchmark alike.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -159,17 +158,14 @@ class AwsScanApi:
     def found_disabled(self, account_id: str, region: str) -> None:
         self._disabled_found.setdefault(account_id, set()).add(region)
 
-    async def cluster_names(
+    def cluster_names(
         self, creds: RoleCredentials, account_id: str, region: str
     ) -> AsyncIterator[list[str]]:
-        pages = eks.iter_cluster_names(self.t, self._eks_endpoint(region), creds,
-                                       account_id=account_id, region=region)
+        return eks.iter_cluster_names(self.t, self._eks_endpoint(region), creds,
+                                      account_id=account_id, region=region)
+
+    def listed(self, account_id: str, region: str, count: int) -> None:
         key = f"{account_id}/{region}"
-        count = 0
-        async with contextlib.aclosing(pages):  # type: ignore[type-var]
-            async for page in pages:
-                count += len(page)
-                yield page
         if count or key in self._hints:  # a 0 is kept only to replace an older hint
             self._counts[key] = count
 

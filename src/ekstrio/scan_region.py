@@ -4,8 +4,6 @@ calls it once per role it tries."""
 
 from __future__ import annotations
 
-import contextlib
-
 import trio
 
 from ekstrio.errors import AccessDeniedError, AwsError, EkstrioError, NotFoundError
@@ -51,33 +49,46 @@ async def list_and_describe(
         roles = (*previous.roles, role) if previous else (role,)
         found[name] = Cluster(account.account_id, account.name, region, info, roles)
 
+    pages = api.cluster_names(creds, account.account_id, region)
     first_page = True
+    listed = 0
+    selected: list[str] = []
     list_error: EkstrioError | None = None
-    # The describe nursery is opened at the first name only: most regions have no
-    # cluster, and even an empty nursery yields to the scheduler when it closes.
-    async with contextlib.AsyncExitStack() as describes:
-        nursery: trio.Nursery | None = None
-        # Caught inside the nursery: a nursery would wrap it in an ExceptionGroup.
-        try:
-            async for page in api.cluster_names(creds, account.account_id, region):
-                first_page = False
-                for name in page:
-                    if wanted.name_selected(name):
-                        if nursery is None:
-                            nursery = await describes.enter_async_context(trio.open_nursery())
-                        nursery.start_soon(describe, name)
-        except EXPECTED as exc:
-            list_error = exc
-        frontier.enter(key, Stage.DESCRIBE_CLUSTER, role, account.name)
-    if list_error is not None:
-        if first_page and is_region_not_enabled(list_error):
-            return Outcome.DISABLED
-        if first_page and isinstance(list_error, AwsError) and list_error.code in STALE_CODES:
-            return Outcome.STALE
-        if first_page and isinstance(list_error, AccessDeniedError):
-            return Outcome.DENIED
-        failures.append(error_record(account, region, role, Stage.LIST_CLUSTERS, list_error))
+    # Most regions have no cluster: the describe nursery is opened at the first name only
+    # (even an empty nursery yields to the scheduler when it closes). Errors are caught
+    # inside it: a nursery would wrap them in an ExceptionGroup.
+    try:
+        async for page in pages:
+            first_page = False
+            listed += len(page)
+            selected = [name for name in page if wanted.name_selected(name)]
+            if selected:
+                break  # the rest of the list is read with the nursery open
+    except EXPECTED as exc:
+        list_error = exc
+    if selected:
+        async with trio.open_nursery() as nursery:
+            for name in selected:
+                nursery.start_soon(describe, name)
+            try:
+                async for page in pages:
+                    listed += len(page)
+                    for name in page:
+                        if wanted.name_selected(name):
+                            nursery.start_soon(describe, name)
+            except EXPECTED as exc:
+                list_error = exc
+    frontier.enter(key, Stage.DESCRIBE_CLUSTER, role, account.name)
+    if list_error is None:
+        api.listed(account.account_id, region, listed)
         failures.extend(describe_failures)
-        return Outcome.PARTIAL
+        return Outcome.PARTIAL if describe_failures else Outcome.COMPLETE
+    if first_page and is_region_not_enabled(list_error):
+        return Outcome.DISABLED
+    if first_page and isinstance(list_error, AwsError) and list_error.code in STALE_CODES:
+        return Outcome.STALE
+    if first_page and isinstance(list_error, AccessDeniedError):
+        return Outcome.DENIED
+    failures.append(error_record(account, region, role, Stage.LIST_CLUSTERS, list_error))
     failures.extend(describe_failures)
-    return Outcome.PARTIAL if describe_failures else Outcome.COMPLETE
+    return Outcome.PARTIAL

@@ -41,6 +41,8 @@ class FakeOrg:
     # (account, region) a previous scan found disabled (the API's cache), and found now
     known_disabled: set[tuple[str, str]] = field(default_factory=set)
     found_disabled: set[tuple[str, str]] = field(default_factory=set)
+    # (account, region) -> clusters named by a listing that went to its end (ScanApi.listed)
+    listed: dict[tuple[str, str], int] = field(default_factory=dict)
     # (account, role) whose cached credentials were revoked: EKS says UnrecognizedClient
     stale_cached: set[tuple[str, str]] = field(default_factory=set)
     # a hook run before every call: (operation, args) -> None; may raise or sleep
@@ -94,6 +96,9 @@ class FakeApi:
 
     def priority(self, account_id: str, region: str) -> int:
         return 0
+
+    def listed(self, account_id: str, region: str, count: int) -> None:
+        self.org.listed[(account_id, region)] = count
 
     def known_disabled(self, account_id: str) -> frozenset[str]:
         return frozenset(r for a, r in self.org.known_disabled if a == account_id)
@@ -303,6 +308,37 @@ async def test_failures_are_records_for_their_account_and_region_and_siblings_go
     # A region with a failed describe is not "completed": prune must not trust it.
     assert ("100000000003", "us-east-1") not in report.completed
     assert ("100000000003", "eu-west-1") in report.completed
+
+
+async def test_listings_that_end_are_told_to_the_api_with_every_name_they_gave() -> None:
+    # The next scan's priority hints: only a listing read to its end counts, and it counts
+    # every name listed (here over two pages), whether or not a filter keeps it.
+    org = simple_org(n_accounts=4, regions=("a-1", "b-1", "c-1"), clusters_per_region=3)
+    org.clusters[("100000000000", "c-1")] = []
+    org.disabled.add(("100000000001", "b-1"))
+    org.eks_denied.add(("100000000002", "AdministratorAccess"))  # falls back to ReadOnly
+    pages: dict[tuple[str, str], int] = {}
+
+    def fault(op: str, args: tuple[str, ...]) -> None:
+        if op == "list_clusters":
+            key = (args[0], args[1])
+            pages[key] = pages.get(key, 0) + 1
+            if key == ("100000000003", "a-1") and pages[key] == 2:
+                raise TransportError("connection reset")  # the second page fails
+
+    org.fault = fault
+    request = ScanRequest(regions=("a-1", "b-1", "c-1"),
+                          filter=ClusterFilter(name_regex="-0$"))
+    report = await run_scan(request, FakeApi(org))
+    expected = dict.fromkeys(org.clusters, 3)
+    expected[("100000000000", "c-1")] = 0
+    del expected[("100000000001", "b-1")]  # disabled: no listing
+    del expected[("100000000003", "a-1")]  # failed on its second page
+    assert org.listed == expected
+    assert {(e.account_id, e.region) for e in report.errors} == {("100000000003", "a-1")}
+    # The filter still decided what was described: one name per region.
+    assert {c.name for c in report.clusters if c.account_id == "100000000002"} == {
+        "c2-a-1-0", "c2-b-1-0", "c2-c-1-0"}
 
 
 async def test_account_list_failure_is_an_accounts_error() -> None:

@@ -196,7 +196,7 @@ def _auth(creds: RoleCredentials, endpoint: Endpoint) -> SigV4Auth:
     return SigV4Auth(creds, SERVICE, endpoint.signing_region)
 
 
-async def iter_cluster_names(
+def iter_cluster_names(
     t: Transport,
     endpoint: Endpoint,
     creds: RoleCredentials,
@@ -206,22 +206,52 @@ async def iter_cluster_names(
     include_connected: bool = False,
 ) -> AsyncIterator[list[str]]:
     """ListClusters in one account and region, one list of names per page."""
-    auth = _auth(creds, endpoint)
-    scope = cluster_scope(account_id, region)
-    guard = PageGuard("ListClusters", service=SERVICE)
-    token: str | None = None
-    while True:
-        doc = await t.call(
-            endpoint,
-            list_clusters_request(token, include_connected=include_connected),
+    return _ClusterNamePages(t, endpoint, creds, account_id, region, include_connected)
+
+
+class _ClusterNamePages:
+    """The pages of one ListClusters listing, as an async iterator.
+
+    An object rather than an async generator: a scan lists every account-region, and each
+    async generator costs trio's first-iteration and finaliser hooks (a weak set entry made
+    and dropped) and an ``aclose`` to leave it cleanly, a tenth of the Python calls of a
+    region that has no cluster. Nothing here needs closing: each page's call has ended when
+    it is returned. Like the generator it replaces, a page's token is checked by the
+    :class:`PageGuard` when the next page is asked for, so the names of a page that ends
+    the list wrongly are still returned before the error.
+    """
+
+    __slots__ = ("_auth", "_endpoint", "_guard", "_include_connected", "_last", "_scope", "_t")
+
+    def __init__(self, t: Transport, endpoint: Endpoint, creds: RoleCredentials,
+                 account_id: str, region: str, include_connected: bool) -> None:
+        self._t = t
+        self._endpoint = endpoint
+        self._auth = _auth(creds, endpoint)
+        self._scope = cluster_scope(account_id, region)
+        self._include_connected = include_connected
+        self._guard = PageGuard("ListClusters", service=SERVICE)
+        self._last: tuple[int, str | None] | None = None  # the last page's size and token
+
+    def __aiter__(self) -> _ClusterNamePages:
+        return self
+
+    async def __anext__(self) -> list[str]:
+        token = None
+        if self._last is not None:
+            token = self._guard.next_page(*self._last)
+            if token is None:
+                raise StopAsyncIteration
+        doc = await self._t.call(
+            self._endpoint,
+            list_clusters_request(token, include_connected=self._include_connected),
             service=SERVICE,
-            scope=scope,
-            auth=auth,
+            scope=self._scope,
+            auth=self._auth,
         )
         names, token = parse_clusters_page(doc)
-        yield names
-        if guard.next_page(len(names), token) is None:
-            return
+        self._last = (len(names), token)
+        return names
 
 
 async def describe_cluster(
