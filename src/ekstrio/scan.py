@@ -107,12 +107,16 @@ class _Scan:
     # their turns in start order, and the region with the most clusters (paced per scope,
     # so the longest to describe) should not wait behind thousands of empty ones. The
     # hint is how many clusters the previous scan listed there (ScanApi.priority).
-    def _priority(self, account_id: str, region: str) -> int:
-        return self.api.priority(account_id, region)
-
-    def _account_order(self, account: Account) -> int:
-        return -max((self._priority(account.account_id, r) for r in self.request.regions),
-                    default=0)
+    # Read once per account (a dict of only the regions that had clusters, most have none),
+    # not at each sort, slot and stage: that was ten Python calls per region.
+    def _ranks(self, account: Account) -> dict[str, int]:
+        account_id = account.account_id
+        priority = self.api.priority
+        ranks = {}
+        for region in self.request.regions:
+            if rank := priority(account_id, region):
+                ranks[region] = rank
+        return ranks
 
     def _disabled(self, account: Account) -> set[str]:
         return self._disabled_regions.setdefault(account.account_id, set())
@@ -127,11 +131,14 @@ class _Scan:
             listed = itertools.count()
             try:
                 async for page in self.api.accounts():
-                    for account in sorted(page, key=self._account_order):
+                    ranked = [(account, self._ranks(account)) for account in page]
+                    ranked.sort(key=_busiest, reverse=True)  # stable: ties keep list order
+                    for account, ranks in ranked:
                         if not self.request.filter.account_selected(account):
                             continue
                         await _put(send, AccountFound(account))
-                        nursery.start_soon(self.account, account, next(listed), send.clone())
+                        nursery.start_soon(self.account, account, next(listed), ranks,
+                                           send.clone())
             except EXPECTED as exc:
                 hint = self.request.login_hint
                 if (refused := token_refused(exc, hint) or any_denial(exc, hint)) is not None:
@@ -139,17 +146,18 @@ class _Scan:
                 await _put(send, error_record(None, None, None, Stage.ACCOUNTS, exc))
             frontier.leave((None, None))
 
-    async def account(self, account: Account, listed: int,
+    async def account(self, account: Account, listed: int, ranks: dict[str, int],
                       send: trio.MemorySendChannel[Record]) -> None:
         """Roles, credentials and every region of one account; ``listed`` is its place in
-        the (sorted) account list, which the portal stage serves in that order."""
+        the (sorted) account list, which the portal stage serves in that order; ``ranks``
+        the busy regions' priorities (see _ranks)."""
         frontier = self.collector.frontier
         key = (account.account_id, None)
         with send:  # closing a clone is sync; `async with` adds a checkpoint per account
             # Roles and credentials back to back, a few accounts at a time: see
             # ScanRequest.portal_accounts. Waiting counts as unfinished work already.
             frontier.enter(key, Stage.LIST_ROLES, None, account.name)
-            async with self._portal_stage.hold(-self._account_order(account), listed):
+            async with self._portal_stage.hold(max(ranks.values(), default=0), listed):
                 usable = await self.roles_and_credentials(account, send)
             if usable is None:
                 await _put(send, AccountDone(account))
@@ -165,15 +173,16 @@ class _Scan:
                 for region in self.request.regions:
                     if region in known:
                         await self._region_disabled(account, region, send)
-                regions = sorted((r for r in self.request.regions if r not in known),
-                                 key=lambda r: -self._priority(account.account_id, r))
+                regions = [r for r in self.request.regions if r not in known]
+                if ranks:
+                    regions.sort(key=lambda r: ranks.get(r, 0), reverse=True)  # stable
                 # Unfinished from now on, admitted or not: a deadline reports them all.
                 for region in regions:
                     frontier.enter((account.account_id, region), Stage.LIST_CLUSTERS,
                                    usable.roles[0], account.name)
-                await self._regions(account, regions, usable.roles, creds, state, send)
+                await self._regions(account, regions, ranks, usable.roles, creds, state, send)
             if state.suspects:
-                await self.recheck_suspects(account, usable.roles, creds, state, send)
+                await self.recheck_suspects(account, usable.roles, ranks, creds, state, send)
             denied = state.denied
             if denied:
                 # EKS refused every role: the person has no EKS access there. That is a
@@ -254,6 +263,7 @@ class _Scan:
         self,
         account: Account,
         usable: list[str],
+        ranks: dict[str, int],
         creds: AccountCredentials,
         state: _AccountState,
         send: trio.MemorySendChannel[Record],
@@ -271,7 +281,7 @@ class _Scan:
             for role in creds.cached_roles():
                 await creds.renew(role)
             state.trust_disabled = True
-            await self._regions(account, suspects, usable, creds, state, send)
+            await self._regions(account, suspects, ranks, usable, creds, state, send)
             return
         for region in suspects:
             await self._region_disabled(account, region, send)
@@ -282,13 +292,14 @@ class _Scan:
         self.api.found_disabled(account.account_id, region)
         await _put(send, Skipped(account.account_id, region, "region not enabled"))
 
-    async def _regions(self, account: Account, regions: list[str], candidates: list[str],
+    async def _regions(self, account: Account, regions: list[str], ranks: dict[str, int],
+                       candidates: list[str],
                        creds: AccountCredentials, state: _AccountState,
                        send: trio.MemorySendChannel[Record]) -> None:
         """A task per region in ``regions`` (best first), each started holding a region slot."""
         async with trio.open_nursery() as nursery:
             for region in regions:
-                await self._region_slots.acquire(self._priority(account.account_id, region))
+                await self._region_slots.acquire(ranks.get(region, 0))
                 # No checkpoint between the grant and start_soon: the slot cannot be lost.
                 nursery.start_soon(self._admitted_region, account, region, candidates, creds,
                                    state, send.clone())
@@ -367,6 +378,10 @@ class _Scan:
                 # the region does not count as completed (kubeconfig --prune trusts it).
                 whole = complete and not failures and not self.request.filter.narrows_clusters
                 await _put(send, RegionDone(account.account_id, region, whole))
+
+
+def _busiest(ranked: tuple[Account, dict[str, int]]) -> int:
+    return max(ranked[1].values(), default=0)
 
 
 async def _put(send: trio.MemorySendChannel[Record], record: Record) -> None:
