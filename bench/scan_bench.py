@@ -243,15 +243,19 @@ class Sim:
 TLS: list[str] = []  # ["--tls"] with --tls: the sim serves HTTPS, as AWS does
 SIM_SERVER: list[str] = []  # ["--server", "h11"] with --sim-server h11
 SNAPSHOT: dict[str, str] = {}  # {"src": dir} when children run a snapshot of one commit
+# --compare-rev: {"src": dir, "commit": short} of a second commit, whose client runs the same
+# cold and warm scans against the same sim in the same run (the sim stays --rev's)
+COMPARED: dict[str, str] = {}
 
 
-def snapshot(workdir: Path, rev: str) -> str:
+def snapshot(workdir: Path, rev: str, name: str = "snapshot") -> str:
     """Extract src/ and presets/ of ``rev`` into ``workdir``; children import ekstrio from there.
 
     Other people commit to the tree while a run takes half an hour: without this, rows of one
-    table could measure different code.
+    table could measure different code. ``name`` other than the default extracts a second
+    commit beside the first (``--compare-rev``) without making it the one children run.
     """
-    target = workdir / "snapshot"
+    target = workdir / name
     target.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(["git", "archive", rev, "src", "presets"], cwd=REPO,
                              capture_output=True, check=True).stdout
@@ -262,7 +266,10 @@ def snapshot(workdir: Path, rev: str) -> str:
     subprocess.run([PY, "-m", "compileall", "-q", str(target / "src")], check=True)
     commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=REPO, text=True,
                             capture_output=True, check=True).stdout.strip()
-    SNAPSHOT.update(src=str(target / "src"), commit=commit)
+    if name == "snapshot":
+        SNAPSHOT.update(src=str(target / "src"), commit=commit)
+    else:
+        COMPARED.update(src=str(target / "src"), commit=commit)
     return commit
 
 
@@ -450,6 +457,10 @@ def bench_size(size: OrgSize, workdir: Path, skip_baselines: bool) -> dict[str, 
         for env_label, env_extra in size.env_variants:
             runs += bench_ekstrio(sim, size, "default", workdir, bound, warm,
                                   env_label=env_label, env_extra=env_extra)
+        if COMPARED:
+            runs += bench_ekstrio(sim, size, "default", workdir, bound, warm,
+                                  env_label=f"at {COMPARED['commit']}",
+                                  env_extra=(("PYTHONPATH", COMPARED["src"]),))
         if not skip_baselines:
             for kind, limit in size.baseline_limit.items():
                 runs.append(bench_baseline(sim, size, kind, workdir, limit))
@@ -533,6 +544,9 @@ def main() -> int:
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--rev", default="HEAD",
                         help="commit whose src/ and presets/ the children run (a snapshot)")
+    parser.add_argument("--compare-rev", metavar="REV",
+                        help="also run the default preset's cold and warm scans with the client "
+                             "of REV (same sim, same run), as rows labelled 'at REV'")
     parser.add_argument("--live", action="store_true",
                         help="run the working tree as it is instead of a snapshot of --rev")
     parser.add_argument("--no-docs", action="store_true",
@@ -557,6 +571,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ekstrio-bench-") as tmp:
         if not args.live:
             snapshot(Path(tmp), args.rev)
+        if args.compare_rev:
+            snapshot(Path(tmp), args.compare_rev, name="compared")
         print(f"measuring commit {machine()['commit']}", flush=True)
         startup = startup_cpu()
         print(f"start-up CPU of `ekstrio scan` (imports only): {startup:.3f} s", flush=True)
