@@ -184,6 +184,12 @@ def _all_regions_verdicts(results: dict[str, dict[str, Any]], line: Any) -> list
             line(cold["ratio"] <= 1.25, f"{name}: cold ÷ lower bound ≤ 1.25: {cold['wall_s']:.1f}"
                                         f" s ÷ {cold['bound_s']:.1f} s = {cold['ratio']:.2f}"
                                         f"{_over(cold['ratio'], 1.25)}{floor}")
+        refresh = _find(res["runs"], "ekstrio default refresh")
+        if name == "medium-all" and refresh:
+            line(None, f"{name}, for comparison (not the new user's cold scan): `--refresh` with "
+                       f"the busiest-first hints of the earlier scans, every cold call again: "
+                       f"{refresh['wall_s']:.1f} s ÷ {refresh['bound_s']:.1f} s = "
+                       f"{refresh['ratio']:.2f}")
         if name == "medium-all" and warm:
             bound = res["warm_bound"]["seconds"]
             ratio = warm["wall_s"] / bound
