@@ -501,7 +501,7 @@ def target_lines(runs: list[Run]) -> list[str]:
         if r.name.startswith("ekstrio"):
             out.append(f"  {r.name}: {r.cpu_ms_per_call:.2f} ms client CPU per call (≤ 0.5), "
                        f"CPU/wall {r.cpu_per_wall:.2f}, {r.ratio:.2f} × its bound "
-                       f"({'≤ 1.25' if r.name.endswith('cold') else '≤ 1.5'} for the default "
+                       f"({'≤ 1.5' if r.name.endswith('warm') else '≤ 1.25'} for the default "
                        f"preset on all regions), peak RSS {r.rss_mb:.0f} MB, "
                        f"{r.missing} clusters lost")
     for name, r in by_name.items():
