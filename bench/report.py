@@ -279,7 +279,10 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         "  --preset P --regions <17> --output json --quiet --no-save`, signed in by a token file",
         "  as `ekstrio login` leaves it. Cold: a fresh HOME (no role credentials, no account/role",
         "  lists cached). Warm: the same command again in that HOME (role credentials and the",
-        "  account/role lists are cached, so the portal is not called).",
+        "  account/role lists are cached, so the portal is not called). Refresh (medium-all):",
+        "  then `--refresh` in that HOME (every cold call again, with the busiest-first hints",
+        "  the earlier scans saved; measured against the cold bound). `at REV` rows",
+        "  (`--compare-rev REV`): another commit's client, same sim, same run.",
         "- Baselines (`bench/baselines.py`, each its own process): "
         "sequential (plain sync httpx2, one",
         "  call at a time, retrying 429s); the old design (10 worker threads, any two requests at",
