@@ -73,6 +73,33 @@ async def test_list_clusters_pages_with_awkward_tokens(router: respx.MockRouter,
     assert b"nextToken=eyJ2Ijo%2F%2Bxyz%3D%3D" in sent[1].url.query
 
 
+async def test_a_page_that_repeats_a_token_is_returned_before_the_list_stops(
+        router: respx.MockRouter, transport: Transport) -> None:
+    # The guard judges a page's token when the next page is asked for, so what the page
+    # listed is still given out (as the generator this replaced did), and no further
+    # request is sent once the loop is seen.
+    pages = {None: {"clusters": ["a"], "nextToken": "t"},
+             "t": {"clusters": ["b"], "nextToken": "t"}}
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json=pages[dict(parse_qsl(request.url.query.decode()))
+                                              .get("nextToken")])
+
+    route = router.get("/clusters").mock(side_effect=answer)
+    got: list[list[str]] = []
+
+    async def collect() -> None:
+        async for page in eks.iter_cluster_names(transport, ENDPOINT, CREDS,
+                                                 account_id=ACCOUNT, region=REGION):
+            got.append(page)
+
+    with pytest.raises(AwsError) as info:
+        await collect()
+    assert info.value.code == "InvalidResponse"
+    assert got == [["a"], ["b"]]
+    assert route.call_count == 2
+
+
 async def test_list_clusters_can_include_connected_clusters(router: respx.MockRouter,
                                                             transport: Transport) -> None:
     route = router.get("/clusters").respond(json={"clusters": ["ext"]})
