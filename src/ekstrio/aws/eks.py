@@ -216,9 +216,10 @@ class _ClusterNamePages:
     async generator costs trio's first-iteration and finaliser hooks (a weak set entry made
     and dropped) and an ``aclose`` to leave it cleanly; with the scan's two nested ones that
     was about 45 Python and C calls per region, 5 % of a warm scan's (counted). Nothing here
-    needs closing: each page's call has ended when it is returned. Like the generator it replaces, a page's token is checked by the
-    :class:`PageGuard` when the next page is asked for, so the names of a page that ends
-    the list wrongly are still returned before the error.
+    needs closing: each page's call has ended when it is returned. Like the generator it
+    replaces, a page's token is checked by the :class:`PageGuard` when the next page is
+    asked for, so the names of a page that ends the list wrongly are still returned before
+    the error.
     """
 
     __slots__ = ("_auth", "_endpoint", "_guard", "_include_connected", "_last", "_scope", "_t")
