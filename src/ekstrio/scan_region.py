@@ -78,7 +78,9 @@ async def list_and_describe(
                             nursery.start_soon(describe, name)
             except EXPECTED as exc:
                 list_error = exc
-    frontier.enter(key, Stage.DESCRIBE_CLUSTER, role, account.name)
+            # Listed: what is left is the describes the nursery now waits for (what a
+            # deadline reports as unfinished).
+            frontier.enter(key, Stage.DESCRIBE_CLUSTER, role, account.name)
     if list_error is None:
         api.listed(account.account_id, region, listed)
         failures.extend(describe_failures)

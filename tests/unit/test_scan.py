@@ -441,6 +441,23 @@ async def test_deadline_ends_the_scan_with_results_so_far_and_records_unfinished
     assert any(isinstance(r, ScanError) and r.code == "ScanTimeout" for r in records)
 
 
+async def test_a_deadline_while_clusters_are_described_names_that_stage(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    org = simple_org(n_accounts=2)
+
+    async def fault(op: str, args: tuple[str, ...]) -> None:
+        # One DescribeCluster never answers: its region was listed, and is describing.
+        if op == "describe" and args[2] == "c1-eu-west-1-2":
+            await trio.sleep_forever()
+
+    org.fault = fault
+    report = await run_scan(ScanRequest(regions=REGIONS, timeout=30.0), FakeApi(org))
+    assert report.timed_out
+    assert [(e.account_id, e.region, e.stage, e.code) for e in report.errors] == [
+        ("100000000001", "eu-west-1", "describe_cluster", "ScanTimeout")]
+
+
 async def test_outer_cancel_leaves_no_task_and_keeps_partial_results(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
