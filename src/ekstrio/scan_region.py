@@ -79,10 +79,14 @@ async def list_and_describe(
             except EXPECTED as exc:
                 list_error = exc
             # Listed: what is left is the describes the nursery now waits for (what a
-            # deadline reports as unfinished).
+            # deadline reports as unfinished). The count is told now, not after them: a
+            # busy region cut off by a deadline while describing keeps its hint.
             frontier.enter(key, Stage.DESCRIBE_CLUSTER, role, account.name)
-    if list_error is None:
+            if list_error is None:
+                api.listed(account.account_id, region, listed)
+    elif list_error is None:
         api.listed(account.account_id, region, listed)
+    if list_error is None:
         failures.extend(describe_failures)
         return Outcome.PARTIAL if describe_failures else Outcome.COMPLETE
     if first_page and is_region_not_enabled(list_error):

@@ -456,6 +456,8 @@ async def test_a_deadline_while_clusters_are_described_names_that_stage(
     assert report.timed_out
     assert [(e.account_id, e.region, e.stage, e.code) for e in report.errors] == [
         ("100000000001", "eu-west-1", "describe_cluster", "ScanTimeout")]
+    # Its listing did end: the next scan still learns how busy it is (busiest first).
+    assert org.listed[("100000000001", "eu-west-1")] == 3
 
 
 async def test_outer_cancel_leaves_no_task_and_keeps_partial_results(
