@@ -90,6 +90,14 @@ def verdicts(results: dict[str, dict[str, Any]]) -> list[str]:
         out.append(f"| {text} | {mark} |")
 
     out += ["| target | verdict |", "|---|---|"]
+    for name in ("medium", "large", "medium-all", "large-all"):
+        # Each org's verdicts are as old as its last run: say when and where, since the
+        # orgs are not always rerun together (the 17-region ones predate issue 11).
+        res = results.get(name)
+        if res:
+            machine = res.get("machine", {})
+            out.append(f"| *{name}: measured {res.get('date', '?')} at commit "
+                       f"{machine.get('commit', '?')} on {machine.get('cpu', '?')}* | |")
     med = results.get("medium")
     if med:
         runs = med["runs"]
